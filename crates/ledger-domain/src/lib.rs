@@ -1,0 +1,10 @@
+//! Pure domain types of the ledger: identifiers, the Magento event envelope, sync states and error classes.
+pub mod envelope;
+pub mod error_class;
+pub mod ids;
+pub mod state;
+
+pub use envelope::{Envelope, EnvelopeError, EventName};
+pub use error_class::ErrorClass;
+pub use ids::{IdempotencyKey, IdempotencyKeyError, TenantId};
+pub use state::EventState;
