@@ -1,1 +1,17 @@
-//! ledger-store
+//! Postgres persistence for the ledger: one module per aggregate, plus the keyring, migrations and the
+//! private cluster. Every function that touches tenant data takes the tenant id.
+pub mod cluster;
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod runs;
+pub mod health;
+pub mod tenants;
+
+pub use crypto::Keyring;
+pub use error::StoreError;
+pub use sqlx::PgPool;
+
+/// The apalis queue that carries event triggers; named on both the push and the worker side.
+pub const EVENT_QUEUE: &str = "ledger.events";

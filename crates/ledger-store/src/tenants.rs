@@ -1,0 +1,88 @@
+//! Tenants: one per paired Magento install, holding its encrypted api_key and connection status.
+use chrono::{DateTime, Utc};
+use ledger_domain::TenantId;
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::{Keyring, StoreError};
+
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct Tenant {
+    pub id: Uuid,
+    pub name: String,
+    pub status: String,
+    pub key_version: i32,
+    pub magento_base_url: Option<String>,
+    pub magento_connection_status: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl Tenant {
+    pub fn tenant_id(&self) -> TenantId {
+        TenantId(self.id)
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.status == "active"
+    }
+}
+
+const COLUMNS: &str = "id, name, status, key_version, magento_base_url, magento_connection_status, created_at, revoked_at";
+
+fn context(id: TenantId) -> String {
+    format!("tenant:{id}:api_key")
+}
+
+/// Creates an active tenant whose api_key is stored encrypted.
+pub async fn create(pool: &PgPool, keyring: &Keyring, id: TenantId, name: &str, api_key: &SecretString) -> Result<Tenant, StoreError> {
+    let enc = keyring.encrypt(api_key.expose_secret().as_bytes(), &context(id));
+    let sql = format!("INSERT INTO tenants (id, name, api_key_enc) VALUES ($1, $2, $3) RETURNING {COLUMNS}");
+    sqlx::query_as::<_, Tenant>(sqlx::AssertSqlSafe(sql))
+        .bind(id.0)
+        .bind(name)
+        .bind(enc)
+        .fetch_one(pool)
+        .await
+        .map_err(|e| crate::error::on_constraint(e, "tenants_pkey", StoreError::Conflict("tenant already exists")))
+}
+
+pub async fn get(pool: &PgPool, id: TenantId) -> Result<Option<Tenant>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM tenants WHERE id = $1");
+    Ok(sqlx::query_as::<_, Tenant>(sqlx::AssertSqlSafe(sql)).bind(id.0).fetch_optional(pool).await?)
+}
+
+pub async fn list(pool: &PgPool) -> Result<Vec<Tenant>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM tenants ORDER BY created_at, id");
+    Ok(sqlx::query_as::<_, Tenant>(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?)
+}
+
+/// What a request needs to verify a tenant's tokens.
+#[derive(Debug)]
+pub struct TenantSecret {
+    pub api_key: SecretString,
+    pub key_version: i32,
+    pub active: bool,
+}
+
+pub async fn secret(pool: &PgPool, keyring: &Keyring, id: TenantId) -> Result<Option<TenantSecret>, StoreError> {
+    let row: Option<(Vec<u8>, i32, String)> =
+        sqlx::query_as("SELECT api_key_enc, key_version, status FROM tenants WHERE id = $1").bind(id.0).fetch_optional(pool).await?;
+    let Some((enc, key_version, status)) = row else { return Ok(None) };
+    let plain = keyring.decrypt(&enc, &context(id))?;
+    let api_key = String::from_utf8(plain).map_err(|_| crate::crypto::CryptoError::Malformed)?;
+    Ok(Some(TenantSecret { api_key: SecretString::from(api_key), key_version, active: status == "active" }))
+}
+
+/// Revokes the binding: later webhooks answer 401 and nothing more is sent to the store.
+/// Returns false when the tenant does not exist.
+pub async fn revoke(pool: &PgPool, id: TenantId) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE tenants SET status = 'revoked', revoked_at = COALESCE(revoked_at, now()), updated_at = now() WHERE id = $1",
+    )
+    .bind(id.0)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
