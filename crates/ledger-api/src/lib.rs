@@ -1,1 +1,12 @@
-//! ledger-api
+//! The ledger's HTTP surface: Magento webhooks and calls, health, and (later) the dashboard.
+pub mod auth;
+pub mod health;
+pub mod ingest;
+pub mod problem;
+pub mod router;
+pub mod state;
+pub mod tile;
+
+pub use problem::ApiError;
+pub use router::router;
+pub use state::{ApiConfig, AppState, Readiness};

@@ -73,7 +73,7 @@ pub struct NewEvent<'a> {
 /// Consumes `token` and records the event, all or nothing.
 pub async fn ingest(pool: &PgPool, token: &TokenUse, event: &NewEvent<'_>, window: Duration) -> Result<Accepted, IngestError> {
     let mut tx = pool.begin().await?;
-    if !consume_jti(&mut tx, event.tenant_id, token).await? {
+    if !consume_jti(&mut tx, event.tenant_id, token, true).await? {
         return Err(IngestError::TokenRejected);
     }
     let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
@@ -114,27 +114,28 @@ pub async fn ingest(pool: &PgPool, token: &TokenUse, event: &NewEvent<'_>, windo
     Err(StoreError::Conflict("idempotency key kept changing under concurrent reruns").into())
 }
 
-/// Records the jti unless it was used before; refuses when the tenant is not active under the key
-/// version the token was verified with.
-async fn consume_jti(conn: &mut PgConnection, tenant: TenantId, token: &TokenUse) -> Result<bool, StoreError> {
+/// Records the jti unless it was used before; refuses when the tenant's key changed since the token
+/// was verified, and (with `require_active`) when the binding is revoked.
+async fn consume_jti(conn: &mut PgConnection, tenant: TenantId, token: &TokenUse, require_active: bool) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "INSERT INTO jwt_replay (tenant_id, jti, expires_at)
-         SELECT $1, $2, $3 FROM tenants WHERE id = $1 AND status = 'active' AND key_version = $4
+         SELECT $1, $2, $3 FROM tenants WHERE id = $1 AND key_version = $4 AND (status = 'active' OR NOT $5)
          ON CONFLICT DO NOTHING",
     )
     .bind(tenant.0)
     .bind(&token.jti)
     .bind(token.expires_at)
     .bind(token.key_version)
+    .bind(require_active)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
-/// Consumes a token outside ingest (health tile, disconnect).
-pub async fn consume_token(pool: &PgPool, tenant: TenantId, token: &TokenUse) -> Result<bool, StoreError> {
+/// Consumes a token outside ingest (health tile and disconnect, which revoked bindings may still call).
+pub async fn consume_token(pool: &PgPool, tenant: TenantId, token: &TokenUse, require_active: bool) -> Result<bool, StoreError> {
     let mut conn = pool.acquire().await?;
-    consume_jti(&mut conn, tenant, token).await
+    consume_jti(&mut conn, tenant, token, require_active).await
 }
 
 async fn insert_event(

@@ -1,1 +1,8 @@
-//! ledger-worker
+//! The worker pool: apalis-postgres delivers triggers, handlers claim the event row under a lease and
+//! record the outcome; a reconciler re-pushes lost triggers; heartbeats feed readiness.
+pub mod handler;
+pub mod pool;
+pub mod processor;
+
+pub use pool::{WorkerConfig, run};
+pub use processor::{EventProcessor, ReceiveOnly};

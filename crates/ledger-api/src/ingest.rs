@@ -1,0 +1,78 @@
+//! `POST /webhooks/magento/{tenant_id}/{event}`: verify, validate, then one transaction writes the jti,
+//! the event run and its apalis trigger. Answers 202 `{"sync_run_id"}`; duplicates answer 200 with the
+//! original id (never 409); a duplicate of a failed or dead-lettered run starts a new run.
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ledger_domain::{Envelope, EventName, IdempotencyKey};
+use ledger_store::events::{self, Accepted, IngestError, NewEvent};
+use serde_json::json;
+
+use crate::{ApiError, AppState, auth};
+
+pub async fn receive(
+    State(state): State<AppState>,
+    Path((tenant, event)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let span = tracing::Span::current();
+    span.record("tenant_id", tracing::field::display(&tenant));
+    let verified = auth::verify(&state, &headers, Some(&tenant)).await?;
+    if !verified.active {
+        return Err(ApiError::Unauthorized("this store's binding was revoked; pair it again"));
+    }
+    let name: EventName = event.parse().map_err(|_| ApiError::NotFound(UNKNOWN_EVENT))?;
+    require_json(&headers)?;
+    let body = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(state.config.max_body_bytes),
+        _ => ApiError::BadRequest("could not read the request body".into()),
+    })?;
+    if body.len() > state.config.max_body_bytes {
+        return Err(ApiError::PayloadTooLarge(state.config.max_body_bytes));
+    }
+    let key = headers
+        .get("idempotency-key")
+        .ok_or_else(|| ApiError::BadRequest("missing Idempotency-Key header".into()))?
+        .to_str()
+        .map_err(|_| ApiError::BadRequest("Idempotency-Key must be printable ASCII".into()))
+        .and_then(|k| IdempotencyKey::parse(k).map_err(|e| ApiError::BadRequest(e.to_string())))?;
+    let envelope = Envelope::parse(name, &body).map_err(|e| ApiError::BadRequest(format!("invalid event body: {e}")))?;
+    let new = NewEvent { tenant_id: verified.tenant, key: &key, name, envelope: &envelope };
+    let accepted = match events::ingest(&state.pool, &verified.token, &new, state.config.idempotency_window).await {
+        Ok(a) => a,
+        Err(IngestError::TokenRejected) => {
+            state.forget_keys(verified.tenant);
+            return Err(ApiError::Unauthorized("token already used, or the binding is no longer active"));
+        }
+        Err(IngestError::Store(e)) => return Err(e.into()),
+    };
+    let id = accepted.sync_run_id();
+    span.record("event_id", tracing::field::display(id));
+    let status = match accepted {
+        Accepted::Duplicate(_) => StatusCode::OK,
+        Accepted::New(_) | Accepted::Rerun { .. } => StatusCode::ACCEPTED,
+    };
+    tracing::info!(event = %name, key = %key, outcome = ?accepted, "event accepted");
+    let mut response = (status, Json(json!({ "sync_run_id": id }))).into_response();
+    if matches!(accepted, Accepted::Duplicate(_)) {
+        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+const UNKNOWN_EVENT: &str =
+    "unknown event; expected invoice.created, invoice.paid, creditmemo.created, customer.upserted or product.upserted";
+
+/// Bodies must be declared JSON (`application/json`, any parameters, any case).
+pub fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let ok = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
+    if ok { Ok(()) } else { Err(ApiError::UnsupportedMediaType) }
+}

@@ -1,0 +1,96 @@
+//! Starting and stopping the worker role: the apalis worker, the reconciler, heartbeats and cleanup.
+use std::sync::Arc;
+use std::time::Duration;
+
+use apalis::prelude::{Monitor, WorkerBuilder, WorkerBuilderExt};
+use apalis_postgres::{Config, PostgresStorage};
+use ledger_store::events::EventTask;
+use ledger_store::{EVENT_QUEUE, PgPool, db, health, runs};
+use tokio_util::sync::CancellationToken;
+
+use crate::EventProcessor;
+use crate::handler::{HandlerContext, handle};
+
+#[derive(Clone, Debug)]
+pub struct WorkerConfig {
+    pub worker_id: String,
+    /// Events handled at once.
+    pub concurrency: usize,
+    /// How long a claim holds an event before another worker may take it over.
+    pub lease: Duration,
+    pub reconcile_interval: Duration,
+    pub heartbeat_interval: Duration,
+    pub stall_after_claim: Option<Duration>,
+}
+
+impl WorkerConfig {
+    pub fn new(worker_id: impl Into<String>) -> Self {
+        Self {
+            worker_id: worker_id.into(),
+            concurrency: 8,
+            lease: Duration::from_secs(120),
+            reconcile_interval: Duration::from_secs(5),
+            heartbeat_interval: Duration::from_secs(5),
+            stall_after_claim: None,
+        }
+    }
+}
+
+/// Runs the worker role until `shutdown` is cancelled; in-flight events finish first.
+pub async fn run(
+    pool: PgPool,
+    config: WorkerConfig,
+    processor: Arc<dyn EventProcessor>,
+    shutdown: CancellationToken,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let ctx = Arc::new(HandlerContext {
+        pool: pool.clone(),
+        worker_id: config.worker_id.clone(),
+        lease: config.lease,
+        processor,
+        stall_after_claim: config.stall_after_claim,
+    });
+    health::heartbeat(&pool, &config.worker_id).await?;
+    let background = tokio::spawn(background_loops(pool.clone(), config.clone(), shutdown.clone()));
+
+    let storage_config = Config::default().queue(EVENT_QUEUE).batch_size(config.concurrency.max(1));
+    let worker_name = config.worker_id.clone();
+    let concurrency = config.concurrency.max(1);
+    let monitor = Monitor::new().register(move |_| {
+        let backend = PostgresStorage::<EventTask>::new(&pool).with_config(storage_config.clone()).with_pubsub();
+        WorkerBuilder::new(worker_name.clone()).backend(backend).concurrency(concurrency).data(ctx.clone()).build(handle)
+    });
+    let stop = shutdown.clone();
+    let result = monitor.run_with_signal(async move {
+        stop.cancelled().await;
+        Ok(())
+    });
+    let outcome = result.await;
+    shutdown.cancel();
+    let _ = background.await;
+    outcome.map_err(|e| e.to_string().into())
+}
+
+async fn background_loops(pool: PgPool, config: WorkerConfig, shutdown: CancellationToken) {
+    let mut reconcile = tokio::time::interval(config.reconcile_interval);
+    let mut beat = tokio::time::interval(config.heartbeat_interval);
+    let mut cleanup = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = reconcile.tick() => match runs::reconcile(&pool, 500).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(pushed = n, "reconciler re-pushed triggers"),
+                Err(e) => tracing::warn!(error = %e, "reconciler failed"),
+            },
+            _ = beat.tick() => if let Err(e) = health::heartbeat(&pool, &config.worker_id).await {
+                tracing::warn!(error = %e, "heartbeat failed");
+            },
+            _ = cleanup.tick() => match db::purge_expired_jti(&pool).await {
+                Ok(n) if n > 0 => tracing::debug!(purged = n, "expired jti purged"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "jti cleanup failed"),
+            },
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Integration tests of magento-sim over real HTTP: one binary, one module per area.
+
+mod auth;
+mod canonical;
+mod drain;
+mod fake_ledger;
+mod pairing;
+mod stores;
+mod support;
+mod sync_state;
