@@ -1,0 +1,333 @@
+//! `/products`, `/services`, `/stock_items`, `/stock_movements` with their tier limits.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{MatchedPath, Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use chrono::Utc;
+use rust_decimal::Decimal;
+use serde_json::{Map, Value, json};
+
+use super::common::{Reply, check_date, day, idempotent, nested, ok, ts};
+use super::reference::ledger_ref;
+use crate::config::SimConfig;
+use crate::error::{ApiError, ApiResult};
+use crate::http::body::{Obj, root};
+use crate::http::gate::Ctx;
+use crate::http::listing::{Params, Window, envelope};
+use crate::model::{Item, ItemKind, Meta, StockMovement, Table, Tier};
+use crate::money::jv;
+use crate::state::{Business, Sim};
+
+fn kind_of(route: &str) -> ItemKind {
+    if route.contains("stock_items") {
+        ItemKind::StockItem
+    } else if route.contains("services") {
+        ItemKind::Service
+    } else {
+        ItemKind::Product
+    }
+}
+
+fn items(b: &Business, k: ItemKind) -> &Table<Item> {
+    match k {
+        ItemKind::Product => &b.products,
+        ItemKind::Service => &b.services,
+        ItemKind::StockItem => &b.stock_items,
+    }
+}
+
+fn items_mut(b: &mut Business, k: ItemKind) -> &mut Table<Item> {
+    match k {
+        ItemKind::Product => &mut b.products,
+        ItemKind::Service => &mut b.services,
+        ItemKind::StockItem => &mut b.stock_items,
+    }
+}
+
+/// Tier rules: stock is Plus only; Start may read but not write products and services.
+fn check_tier(config: &SimConfig, b: &Business, k: ItemKind, write: bool) -> ApiResult<()> {
+    if k == ItemKind::StockItem && b.tier != Tier::Plus {
+        return Err(ApiError::tier(config.tier_denied_status, "Stock is only available on Sage Accounting Plus."));
+    }
+    if write && b.tier == Tier::Start {
+        return Err(ApiError::tier(
+            config.tier_denied_status,
+            "Products and services cannot be created on Sage Accounting Start.",
+        ));
+    }
+    Ok(())
+}
+
+const PASSTHROUGH: &[&str] = &[
+    "notes",
+    "sales_tax_rate_id",
+    "purchase_tax_rate_id",
+    "cost_price",
+    "source_guid",
+    "purchase_description",
+    "catalog_item_type_id",
+    "sales_prices",
+    "sales_rates",
+    "reorder_level",
+    "reorder_quantity",
+    "location",
+    "barcode",
+    "supplier_part_number",
+    "weight",
+    "measurement_unit",
+    "usual_supplier_id",
+];
+
+fn build(
+    b: &mut Business,
+    config: &SimConfig,
+    k: ItemKind,
+    map: &Map<String, Value>,
+    existing: Option<&Item>,
+) -> ApiResult<Item> {
+    let o = Obj::new(map, "");
+    let code_max = if k == ItemKind::StockItem { 30 } else { 255 };
+    let item_code = match (o.has("item_code"), existing) {
+        (false, Some(e)) => e.item_code.clone(),
+        _ if k == ItemKind::StockItem => Some(o.str_req("item_code", code_max)?),
+        _ => o.str_max("item_code", code_max)?,
+    };
+    let description = match (o.has("description"), existing) {
+        (false, Some(e)) => e.description.clone(),
+        _ => o.str_req("description", 255)?,
+    };
+    o.str_max("notes", 500)?;
+    o.str_max("purchase_description", 250)?;
+    let sales = o
+        .str_opt("sales_ledger_account_id")?
+        .or_else(|| existing.map(|e| e.sales_ledger_account_id.clone()))
+        .ok_or_else(|| ApiError::required("sales_ledger_account_id"))?;
+    if !b.ledger_account(&sales).is_some_and(|l| l.visible_in("sales")) {
+        return Err(ApiError::bad_reference(config.bad_reference_status, "sales_ledger_account_id"));
+    }
+    let purchase = o
+        .str_opt("purchase_ledger_account_id")?
+        .or_else(|| existing.and_then(|e| e.purchase_ledger_account_id.clone()));
+    if k != ItemKind::Service && purchase.is_none() {
+        return Err(ApiError::required("purchase_ledger_account_id"));
+    }
+    if let Some(p) = &purchase
+        && b.ledger_account(p).is_none()
+    {
+        return Err(ApiError::bad_reference(config.bad_reference_status, "purchase_ledger_account_id"));
+    }
+    for key in ["sales_tax_rate_id", "purchase_tax_rate_id"] {
+        if let Some(t) = o.str_opt(key)?
+            && b.tax_rate(&t).is_none()
+        {
+            return Err(ApiError::bad_reference(config.bad_reference_status, key));
+        }
+    }
+    o.dec_opt("cost_price")?;
+    let now = Utc::now();
+    let mut extra = existing.map(|e| e.extra.clone()).unwrap_or_default();
+    o.keep(PASSTHROUGH, &mut extra);
+    Ok(Item {
+        meta: existing
+            .map(|e| Meta { updated_at: now, ..e.meta.clone() })
+            .unwrap_or_else(|| Meta::new(b.new_id(), now)),
+        kind: k,
+        item_code,
+        description,
+        sales_ledger_account_id: sales,
+        purchase_ledger_account_id: purchase,
+        quantity_in_stock: existing.map(|e| e.quantity_in_stock).unwrap_or(Decimal::ZERO),
+        active: o.bool_opt("active")?.unwrap_or_else(|| existing.is_none_or(|e| e.active)),
+        extra,
+    })
+}
+
+pub fn render(b: &Business, i: &Item) -> Value {
+    let mut v = json!({
+        "id": i.meta.id, "displayed_as": i.description, "$path": format!("/{}/{}", i.kind.collection(), i.meta.id),
+        "item_code": i.item_code, "description": i.description,
+        "sales_ledger_account": ledger_ref(b, &i.sales_ledger_account_id),
+        "purchase_ledger_account": i.purchase_ledger_account_id.as_deref().map(|p| ledger_ref(b, p)),
+        "active": i.active, "deletable": true, "deactivatable": true, "used_on_recurring_invoice": false,
+        "created_at": ts(i.meta.created_at), "updated_at": ts(i.meta.updated_at), "deleted_at": i.meta.deleted_at.map(ts),
+    });
+    if let Value::Object(m) = &mut v {
+        for (k, val) in &i.extra {
+            m.insert(k.clone(), val.clone());
+        }
+        if i.kind == ItemKind::StockItem {
+            m.insert("quantity_in_stock".to_owned(), jv(i.quantity_in_stock));
+        }
+    }
+    v
+}
+
+pub async fn list(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Ctx>,
+    RawQuery(q): RawQuery,
+    route: MatchedPath,
+) -> Reply {
+    let k = kind_of(route.as_str());
+    let p = Params::parse(q.as_deref());
+    let window = Window::from(&p)?;
+    sim.with_business(&ctx.business, |b| {
+        check_tier(&sim.config, b, k, false)?;
+        let search = p.get("search").map(str::to_lowercase);
+        let rows: Vec<&Item> = items(b, k)
+            .items
+            .iter()
+            .filter(|i| window.admits(&i.meta))
+            .filter(|i| p.get("active").is_none_or(|a| (a == "true") == i.active))
+            .filter(|i| {
+                search.as_deref().is_none_or(|s| {
+                    i.description.to_lowercase().contains(s)
+                        || i.item_code.as_deref().is_some_and(|c| c.to_lowercase().contains(s))
+                })
+            })
+            .collect();
+        ok(envelope(k.collection(), &p, &sim.config, &rows, |i| render(b, i))?)
+    })
+}
+
+pub async fn get(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+    route: MatchedPath,
+) -> Reply {
+    let k = kind_of(route.as_str());
+    sim.with_business(&ctx.business, |b| {
+        check_tier(&sim.config, b, k, false)?;
+        ok(render(b, items(b, k).get(&id).ok_or_else(ApiError::not_found)?))
+    })
+}
+
+pub async fn create(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Ctx>,
+    route: MatchedPath,
+    body: Bytes,
+) -> Reply {
+    let k = kind_of(route.as_str());
+    let map = root(&body, k.root())?;
+    let cfg = &sim.config;
+    sim.with_business(&ctx.business, |b| {
+        check_tier(cfg, b, k, true)?;
+        idempotent(b, cfg, k.root(), &map, |b| {
+            let i = build(b, cfg, k, &map, None)?;
+            let v = render(b, &i);
+            items_mut(b, k).insert(i);
+            Ok((StatusCode::CREATED, v))
+        })
+    })
+}
+
+pub async fn update(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+    route: MatchedPath,
+    body: Bytes,
+) -> Reply {
+    let k = kind_of(route.as_str());
+    let map = root(&body, k.root())?;
+    let cfg = &sim.config;
+    sim.with_business(&ctx.business, |b| {
+        check_tier(cfg, b, k, true)?;
+        idempotent(b, cfg, k.root(), &map, |b| {
+            let existing = items(b, k).get(&id).cloned().ok_or_else(ApiError::not_found)?;
+            let i = build(b, cfg, k, &map, Some(&existing))?;
+            let v = render(b, &i);
+            if let Some(slot) = items_mut(b, k).get_mut(&id) {
+                *slot = i;
+            }
+            Ok((StatusCode::OK, v))
+        })
+    })
+}
+
+pub async fn delete(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+    route: MatchedPath,
+) -> Reply {
+    let k = kind_of(route.as_str());
+    sim.with_business(&ctx.business, |b| {
+        check_tier(&sim.config, b, k, true)?;
+        let i = items_mut(b, k).get_mut(&id).ok_or_else(ApiError::not_found)?;
+        i.meta.deleted_at = Some(Utc::now());
+        Ok(StatusCode::NO_CONTENT.into_response())
+    })
+}
+
+pub fn render_movement(b: &Business, m: &StockMovement) -> Value {
+    let item = b.stock_items.any(&m.stock_item_id).map(|i| i.description.clone()).unwrap_or_default();
+    json!({
+        "id": m.meta.id, "displayed_as": m.details, "$path": format!("/stock_movements/{}", m.meta.id),
+        "movement_number": m.movement_number, "date": day(m.date), "cost_price": jv(m.cost_price), "quantity": jv(m.quantity),
+        "details": m.details, "reference": m.reference, "stock_item": nested("stock_items", &m.stock_item_id, &item),
+        "created_at": ts(m.meta.created_at), "updated_at": ts(m.meta.updated_at),
+    })
+}
+
+pub async fn list_movements(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Ctx>,
+    RawQuery(q): RawQuery,
+) -> Reply {
+    let p = Params::parse(q.as_deref());
+    let window = Window::from(&p)?;
+    sim.with_business(&ctx.business, |b| {
+        check_tier(&sim.config, b, ItemKind::StockItem, false)?;
+        let rows: Vec<&StockMovement> = b.stock_movements.items.iter().filter(|m| window.admits(&m.meta)).collect();
+        ok(envelope("stock_movements", &p, &sim.config, &rows, |m| render_movement(b, m))?)
+    })
+}
+
+pub async fn create_movement(State(sim): State<Arc<Sim>>, Extension(ctx): Extension<Ctx>, body: Bytes) -> Reply {
+    let map = root(&body, "stock_movement")?;
+    let cfg = &sim.config;
+    sim.with_business(&ctx.business, |b| {
+        check_tier(cfg, b, ItemKind::StockItem, true)?;
+        idempotent(b, cfg, "stock_movement", &map, |b| {
+            let o = Obj::new(&map, "");
+            let item_id = o.str_opt("stock_item_id")?.ok_or_else(|| ApiError::required("stock_item_id"))?;
+            if b.stock_items.get(&item_id).is_none() {
+                return Err(ApiError::bad_reference(cfg.bad_reference_status, "stock_item_id"));
+            }
+            let date = o.date_req("date")?;
+            check_date(b, cfg, date, "date")?;
+            let quantity = o.dec_req("quantity")?;
+            if quantity.is_zero() {
+                return Err(ApiError::invalid("quantity", "must not be zero"));
+            }
+            let cost_price = o.dec_req("cost_price")?;
+            let details = o.str_req("details", 50)?;
+            let reference = o.str_max("reference", 31)?;
+            let movement_number = o.str_max("movement_number", 4)?;
+            let m = StockMovement {
+                meta: Meta::new(b.new_id(), Utc::now()),
+                stock_item_id: item_id.clone(),
+                date,
+                quantity,
+                cost_price,
+                details,
+                reference,
+                movement_number,
+            };
+            if let Some(i) = b.stock_items.get_mut(&item_id) {
+                i.quantity_in_stock += quantity;
+                i.meta.updated_at = Utc::now();
+            }
+            let v = render_movement(b, &m);
+            b.stock_movements.insert(m);
+            Ok((StatusCode::CREATED, v))
+        })
+    })
+}
