@@ -54,3 +54,12 @@ async fn overloaded(err: BoxError) -> ApiError {
 
 /// How long the worker heartbeat may be silent before a worker process reports not ready.
 pub const HEARTBEAT_STALE: Duration = Duration::from_secs(30);
+
+/// The health endpoints alone, for processes that run only the worker role.
+pub fn health_router(state: AppState) -> Router {
+    Router::new()
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready))
+        .fallback(|| async { ApiError::NotFound("no such endpoint") })
+        .with_state(state)
+}

@@ -1,1 +1,111 @@
-fn main() {}
+//! The `ledger` binary: CLI parsing, configuration, logging, and dispatch to the crates that do the work.
+mod bench;
+mod config;
+mod database;
+mod serve;
+mod tenant;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, LogFormat};
+
+#[derive(Debug, Parser)]
+#[command(name = "ledger", version, about = "Magento → Sage Accounting sync service")]
+struct Cli {
+    /// A TOML file overriding the built-in defaults.
+    #[arg(long, global = true, env = "LEDGER_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP API and/or the worker pool.
+    Serve {
+        #[arg(long, value_enum, default_value = "all")]
+        role: serve::Role,
+    },
+    /// Apply the ledger's and apalis-postgres's migrations.
+    Migrate,
+    /// Manage Magento tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: tenant::TenantCommand,
+    },
+    /// Load generators.
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
+    },
+    /// Run the Sage Business Cloud Accounting simulator (or its bench).
+    SageSim(sage_sim::Cli),
+    /// Run the Magento store simulator.
+    MagentoSim(magento_sim::Cli),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: starting the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    // The simulators are the other side of the wire and take none of the ledger's configuration.
+    match cli.command {
+        Command::SageSim(args) => {
+            init_tracing(LogFormat::Text, "info");
+            return sage_sim::run(args).await;
+        }
+        Command::MagentoSim(args) => {
+            init_tracing(LogFormat::Text, "info");
+            return magento_sim::run(args).await;
+        }
+        _ => {}
+    }
+    let config = Config::load(cli.config.as_deref())?;
+    init_tracing(config.log.format, &config.log.level);
+    match cli.command {
+        Command::Serve { role } => serve::run(config, role).await,
+        Command::Migrate => {
+            let db = database::Database::open(&config).await?;
+            let result = ledger_store::db::migrate(&db.pool).await;
+            db.close(false).await;
+            result?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Tenant { command } => {
+            let db = database::Database::open(&config).await?;
+            let result = tenant::run(&db, command).await;
+            db.close(false).await;
+            result
+        }
+        Command::Bench { command } => bench::run(&config, command).await,
+        Command::SageSim(_) | Command::MagentoSim(_) => Ok(()),
+    }
+}
+
+fn init_tracing(format: LogFormat, level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},sqlx=warn")));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}

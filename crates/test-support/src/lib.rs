@@ -1,1 +1,26 @@
-//! test-support
+//! Test harness: a fresh migrated database per test (`TestDb`), the API and worker in-process on port 0
+//! (`TestApp`), and `eventually` for polling with a deadline instead of sleeping.
+mod app;
+mod db;
+
+pub use app::{TestApp, TestAppOptions, TestTenant, envelope};
+pub use db::TestDb;
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// Polls `check` until it returns `Some`, or panics after `timeout` naming `what`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}

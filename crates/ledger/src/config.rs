@@ -1,0 +1,220 @@
+//! Configuration: the compiled-in `config/default.toml`, an optional `--config` file, then
+//! `LEDGER_<SECTION>__<KEY>` environment variables. Checked at start-up; errors name the bad key.
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use ipnet::IpNet;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+const DEFAULTS: &str = include_str!("../../../config/default.toml");
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub server: Server,
+    pub database: Database,
+    pub worker: Worker,
+    pub ingest: Ingest,
+    pub log: Log,
+    pub outbound: Outbound,
+    pub dev: Dev,
+    pub sage: Sage,
+    pub crypto: Crypto,
+    pub admin: Admin,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Server {
+    pub bind: SocketAddr,
+    pub public_url: Option<url::Url>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    pub url: Option<SecretString>,
+    pub data_dir: PathBuf,
+    pub max_connections: u32,
+    pub acquire_timeout_ms: u64,
+    pub migrate_on_start: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Worker {
+    pub concurrency: usize,
+    pub lease_secs: u64,
+    pub reconcile_interval_ms: u64,
+    pub heartbeat_interval_ms: u64,
+    /// Test hook (never set in production): sleep this long after claiming an event.
+    #[serde(default)]
+    pub stall_after_claim_ms: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ingest {
+    pub idempotency_window_days: u64,
+    pub max_body_bytes: usize,
+    pub jwt_skew_secs: u64,
+    pub max_in_flight: usize,
+    pub request_timeout_ms: u64,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Log {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Outbound {
+    pub allow_http: bool,
+    pub allow_cidrs: Vec<IpNet>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dev {
+    pub simulators: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sage {
+    pub authorize_url: url::Url,
+    pub token_url: url::Url,
+    pub api_base: url::Url,
+    pub client_id: String,
+    pub client_secret: SecretString,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Crypto {
+    pub active_key: Option<String>,
+    #[serde(default)]
+    pub keys: BTreeMap<String, SecretString>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Admin {
+    pub tokens: Vec<SecretString>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Figment(#[from] Box<figment::Error>),
+    #[error("configuration key `{key}`: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+impl Config {
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Toml::string(DEFAULTS));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError::Invalid { key: "--config", message: format!("{} is not a readable file", path.display()) });
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        // LEDGER_ENV is the deployment name, not a key.
+        figment = figment.merge(Env::prefixed("LEDGER_").ignore(&["ENV"]).split("__"));
+        let mut config: Config = figment.extract().map_err(Box::new)?;
+        if std::env::var_os("LEDGER_DATABASE__URL").is_none() {
+            if let Ok(url) = std::env::var("DATABASE_URL") {
+                if !url.trim().is_empty() {
+                    config.database.url = Some(SecretString::from(url));
+                }
+            }
+        }
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let positive = |key, v: u64| {
+            if v == 0 { Err(ConfigError::Invalid { key, message: "must be greater than zero".into() }) } else { Ok(()) }
+        };
+        positive("worker.concurrency", self.worker.concurrency as u64)?;
+        positive("worker.lease_secs", self.worker.lease_secs)?;
+        positive("worker.reconcile_interval_ms", self.worker.reconcile_interval_ms)?;
+        positive("worker.heartbeat_interval_ms", self.worker.heartbeat_interval_ms)?;
+        positive("ingest.idempotency_window_days", self.ingest.idempotency_window_days)?;
+        positive("ingest.max_body_bytes", self.ingest.max_body_bytes as u64)?;
+        positive("ingest.max_in_flight", self.ingest.max_in_flight as u64)?;
+        positive("database.max_connections", u64::from(self.database.max_connections))?;
+        if self.ingest.jwt_skew_secs > 60 {
+            return Err(ConfigError::Invalid { key: "ingest.jwt_skew_secs", message: "at most 60 seconds".into() });
+        }
+        if let Some(url) = &self.server.public_url {
+            if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+                return Err(ConfigError::Invalid { key: "server.public_url", message: "must be an absolute http(s) URL".into() });
+            }
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log.level)
+            .map_err(|e| ConfigError::Invalid { key: "log.level", message: e.to_string() })?;
+        Ok(())
+    }
+
+    /// The URL Magento calls: `server.public_url`, else the bound address.
+    pub fn public_url(&self) -> String {
+        match &self.server.public_url {
+            Some(u) => u.as_str().trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.server.bind),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse_and_point_at_real_sage() {
+        let c: Config = Figment::from(Toml::string(DEFAULTS)).extract().unwrap();
+        c.check().unwrap();
+        assert_eq!(c.server.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.sage.api_base.as_str(), "https://api.accounting.sage.com/v3.1");
+        assert_eq!(c.public_url(), "http://127.0.0.1:8080");
+        assert!(!c.outbound.allow_http);
+    }
+
+    #[test]
+    fn bad_keys_are_named() {
+        let err = Figment::from(Toml::string(DEFAULTS))
+            .merge(Toml::string("[server]\nbind = \"nope\""))
+            .extract::<Config>()
+            .unwrap_err();
+        assert!(err.to_string().contains("server.bind"), "{err}");
+        let err = Figment::from(Toml::string(DEFAULTS))
+            .merge(Toml::string("[outbound]\nallow_cidrs = [\"10.0.0.0/33\"]"))
+            .extract::<Config>()
+            .unwrap_err();
+        assert!(err.to_string().contains("outbound.allow_cidrs"), "{err}");
+        let mut c: Config = Figment::from(Toml::string(DEFAULTS)).extract().unwrap();
+        c.worker.concurrency = 0;
+        assert!(c.check().unwrap_err().to_string().contains("worker.concurrency"));
+        let err = Figment::from(Toml::string(DEFAULTS))
+            .merge(Toml::string("[server]\nbindd = \"x\""))
+            .extract::<Config>()
+            .unwrap_err();
+        assert!(err.to_string().contains("bindd"), "{err}");
+    }
+}

@@ -1,0 +1,98 @@
+//! Opening the database the configuration names, or the private cluster, and the secrets keyring.
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use ledger_store::cluster::{self, Cluster, ClusterOptions};
+use ledger_store::db::{self, PoolSettings};
+use ledger_store::{Keyring, PgPool};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::config::Config;
+
+pub struct Database {
+    pub pool: PgPool,
+    pub keyring: Arc<Keyring>,
+    /// The private cluster, when no URL was configured.
+    pub cluster: Option<Cluster>,
+}
+
+impl Database {
+    pub async fn open(config: &Config) -> anyhow::Result<Self> {
+        let settings = PoolSettings {
+            max_connections: config.database.max_connections,
+            acquire_timeout: Duration::from_millis(config.database.acquire_timeout_ms),
+        };
+        let (url, cluster) = match &config.database.url {
+            Some(url) => (url.expose_secret().to_owned(), None),
+            None => {
+                let opts = ClusterOptions { data_dir: config.database.data_dir.clone(), fast_unsafe: false };
+                let cluster = tokio::task::spawn_blocking(move || Cluster::ensure(&opts)).await??;
+                db::create_database_if_missing(&cluster.admin_url(), cluster::DB_NAME).await?;
+                (cluster.url(cluster::DB_NAME), Some(cluster))
+            }
+        };
+        let pool = db::connect(&url, &settings).await.context("connecting to the database")?;
+        let keyring = Arc::new(keyring(config, cluster.is_some())?);
+        Ok(Self { pool, keyring, cluster })
+    }
+
+    /// Closes the pool; with `stop_cluster` (only `serve` passes it), also stops the private cluster
+    /// if this process started it.
+    pub async fn close(self, stop_cluster: bool) {
+        self.pool.close().await;
+        if let Some(cluster) = self.cluster.filter(|_| stop_cluster) {
+            if let Err(e) = tokio::task::spawn_blocking(move || cluster.stop()).await {
+                tracing::warn!(error = %e, "stopping the private cluster");
+            }
+        }
+    }
+}
+
+/// The configured keyring; in embedded mode with none configured, a key kept in a 0600 file beside
+/// the data directory.
+fn keyring(config: &Config, embedded: bool) -> anyhow::Result<Keyring> {
+    let keys = &config.crypto.keys;
+    if !keys.is_empty() {
+        return Keyring::new(keys, config.crypto.active_key.as_deref()).context("configuration key `crypto.keys`");
+    }
+    if !embedded {
+        anyhow::bail!(
+            "configuration key `crypto.keys` is empty: set LEDGER_CRYPTO__KEYS__K1 to base64 of 32 random bytes \
+             (e.g. `openssl rand -base64 32`) to encrypt stored secrets"
+        );
+    }
+    let path = key_file(&config.database.data_dir);
+    let key = read_or_create_key(&path)?;
+    let ring = std::collections::BTreeMap::from([("local".to_owned(), key)]);
+    Ok(Keyring::new(&ring, None)?)
+}
+
+fn key_file(data_dir: &Path) -> PathBuf {
+    data_dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).join("secret.key")
+}
+
+fn read_or_create_key(path: &Path) -> anyhow::Result<SecretString> {
+    use std::io::Write;
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(SecretString::from(text.trim().to_owned())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = Keyring::generate_key();
+            match cluster::create_secret_file(path) {
+                Ok(mut file) => {
+                    file.write_all(key.expose_secret().as_bytes())?;
+                    file.sync_all()?;
+                    tracing::info!(path = %path.display(), "generated the local secrets key");
+                    Ok(key)
+                }
+                // Another process created it first.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    Ok(SecretString::from(std::fs::read_to_string(path)?.trim().to_owned()))
+                }
+                Err(e) => Err(e).with_context(|| format!("creating {}", path.display())),
+            }
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}

@@ -1,0 +1,120 @@
+//! `ledger serve`: the HTTP API and/or the worker pool against one database, until SIGINT/SIGTERM.
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::ValueEnum;
+use ledger_api::{ApiConfig, AppState, Readiness};
+use ledger_store::db;
+use ledger_worker::{ReceiveOnly, WorkerConfig};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::database::Database;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Role {
+    /// HTTP API and worker pool.
+    All,
+    /// HTTP API only.
+    Api,
+    /// Worker pool only (serves /health/* on server.bind).
+    Worker,
+}
+
+pub fn api_config(config: &Config) -> ApiConfig {
+    ApiConfig {
+        jwt_skew: Duration::from_secs(config.ingest.jwt_skew_secs),
+        idempotency_window: Duration::from_secs(config.ingest.idempotency_window_days * 24 * 3600),
+        max_body_bytes: config.ingest.max_body_bytes,
+        max_in_flight: config.ingest.max_in_flight,
+        request_timeout: Duration::from_millis(config.ingest.request_timeout_ms),
+    }
+}
+
+pub async fn run(config: Config, role: Role) -> anyhow::Result<()> {
+    let database = Database::open(&config).await?;
+    let result = serve(&config, &database, role).await;
+    database.close(true).await;
+    result
+}
+
+async fn serve(config: &Config, database: &Database, role: Role) -> anyhow::Result<()> {
+    if config.database.migrate_on_start {
+        db::migrate(&database.pool).await.context("migrating the database")?;
+    }
+    let shutdown = CancellationToken::new();
+    tokio::spawn(signal_on(shutdown.clone()));
+
+    let worker_id = format!("{}-{}-{:04x}", hostname(), std::process::id(), rand::random::<u16>());
+    let runs_worker = matches!(role, Role::All | Role::Worker);
+    let readiness = Readiness {
+        worker_id: runs_worker.then(|| worker_id.clone()),
+        max_heartbeat_age: ledger_api::router::HEARTBEAT_STALE,
+    };
+    let state = AppState::new(
+        database.pool.clone(),
+        database.keyring.clone(),
+        api_config(config),
+        ledger_domain::clock::system_clock(),
+        readiness,
+    );
+    let app = match role {
+        Role::Worker => ledger_api::router::health_router(state),
+        Role::All | Role::Api => ledger_api::router(state),
+    };
+    let listener = tokio::net::TcpListener::bind(config.server.bind)
+        .await
+        .with_context(|| format!("binding server.bind = {}", config.server.bind))?;
+    tracing::info!(addr = %listener.local_addr()?, public_url = %config.public_url(), ?role, "listening");
+
+    let worker = runs_worker.then(|| {
+        let wc = WorkerConfig {
+            worker_id: worker_id.clone(),
+            concurrency: config.worker.concurrency,
+            lease: Duration::from_secs(config.worker.lease_secs),
+            reconcile_interval: Duration::from_millis(config.worker.reconcile_interval_ms),
+            heartbeat_interval: Duration::from_millis(config.worker.heartbeat_interval_ms),
+            stall_after_claim: config.worker.stall_after_claim_ms.map(Duration::from_millis),
+        };
+        tracing::info!(worker_id = %wc.worker_id, concurrency = wc.concurrency, "worker pool starting");
+        tokio::spawn(ledger_worker::run(database.pool.clone(), wc, Arc::new(ReceiveOnly), shutdown.clone()))
+    });
+
+    let stop = shutdown.clone();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await });
+    let served = server.await;
+    shutdown.cancel();
+    if let Some(worker) = worker {
+        match worker.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "worker pool stopped with an error"),
+            Err(e) => tracing::error!(error = %e, "worker pool panicked"),
+        }
+    }
+    served.context("serving HTTP")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn signal_on(token: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = ctrl_c.await;
+            token.cancel();
+            return;
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
+    token.cancel();
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_owned()).unwrap_or_else(|_| "ledger".into())
+}

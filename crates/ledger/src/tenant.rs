@@ -1,0 +1,80 @@
+//! `ledger tenant create|list|show`: provisioning Magento tenants by hand (ops and tests, until pairing).
+use clap::Subcommand;
+use ledger_domain::TenantId;
+use ledger_magento::ApiKey;
+use ledger_store::{PgPool, tenants};
+use secrecy::SecretString;
+use serde_json::json;
+
+use crate::database::Database;
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant; prints its tenant_id and api_key once.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List tenants.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one tenant.
+    Show {
+        id: TenantId,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(db: &Database, cmd: TenantCommand) -> anyhow::Result<()> {
+    match cmd {
+        TenantCommand::Create { name, json } => {
+            let name = name.trim();
+            anyhow::ensure!(!name.is_empty() && name.len() <= 200, "--name must be 1-200 characters");
+            let api_key = ApiKey::generate();
+            let tenant =
+                tenants::create(&db.pool, &db.keyring, TenantId::new(), name, &SecretString::from(api_key.expose())).await?;
+            if json {
+                println!("{}", json!({ "tenant_id": tenant.id, "name": tenant.name, "api_key": api_key.expose() }));
+            } else {
+                println!("tenant_id: {}\nname:      {}\napi_key:   {}", tenant.id, tenant.name, api_key.expose());
+                println!("\nThe api_key is shown once; it is stored encrypted.");
+            }
+        }
+        TenantCommand::List { json } => print_list(&db.pool, json).await?,
+        TenantCommand::Show { id, json } => {
+            let tenant = tenants::get(&db.pool, id).await?.ok_or_else(|| anyhow::anyhow!("no tenant {id}"))?;
+            if json {
+                println!("{}", serde_json::to_string(&tenant)?);
+            } else {
+                println!(
+                    "tenant_id: {}\nname:      {}\nstatus:    {}\nmagento:   {} ({})\ncreated:   {}",
+                    tenant.id,
+                    tenant.name,
+                    tenant.status,
+                    tenant.magento_base_url.as_deref().unwrap_or("not paired"),
+                    tenant.magento_connection_status,
+                    tenant.created_at
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn print_list(pool: &PgPool, json: bool) -> anyhow::Result<()> {
+    let all = tenants::list(pool).await?;
+    if json {
+        println!("{}", serde_json::to_string(&all)?);
+        return Ok(());
+    }
+    println!("{:<36}  {:<8}  {:<13}  name", "tenant_id", "status", "magento");
+    for t in all {
+        println!("{:<36}  {:<8}  {:<13}  {}", t.id, t.status, t.magento_connection_status, t.name);
+    }
+    Ok(())
+}

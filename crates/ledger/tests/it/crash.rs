@@ -1,0 +1,110 @@
+//! Two real `ledger` processes on one database: a worker killed with SIGKILL after claiming an event and
+//! before finishing it; another process runs the event again, once.
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use ledger_domain::TenantId;
+use ledger_magento::ApiKey;
+use ledger_store::{Keyring, tenants};
+use secrecy::{ExposeSecret, SecretString};
+use test_support::{TestDb, TestTenant, envelope, eventually};
+
+/// Kills the process when dropped, so a failing test leaves nothing running.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn spawn_ledger(db: &TestDb, key: &SecretString, port: u16, extra: &[(&str, &str)], log: &str) -> Proc {
+    let log_file = std::fs::File::create(std::env::temp_dir().join(log)).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ledger"));
+    cmd.args(["serve", "--role", "all"])
+        .env_remove("DATABASE_URL")
+        .env("LEDGER_DATABASE__URL", &db.url)
+        .env("LEDGER_CRYPTO__KEYS__K1", key.expose_secret())
+        .env("LEDGER_SERVER__BIND", format!("127.0.0.1:{port}"))
+        .env("LEDGER_WORKER__LEASE_SECS", "2")
+        .env("LEDGER_WORKER__RECONCILE_INTERVAL_MS", "200")
+        .env("LEDGER_LOG__LEVEL", "info")
+        .stdout(Stdio::null())
+        .stderr(log_file);
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    Proc(cmd.spawn().expect("start ledger"))
+}
+
+async fn wait_ready(http: &reqwest::Client, port: u16) {
+    eventually("ledger ready", Duration::from_secs(60), || async {
+        let r = http.get(format!("http://127.0.0.1:{port}/health/ready")).send().await.ok()?;
+        r.status().is_success().then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_run_hands_the_event_to_another_process_once() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let db = TestDb::new().await;
+    let key = Keyring::generate_key();
+    let keyring = Keyring::new(&BTreeMap::from([("k1".to_owned(), key.clone())]), None).unwrap();
+    let tenant = TestTenant { id: TenantId::new(), api_key: ApiKey::generate() };
+    tenants::create(&db.pool, &keyring, tenant.id, "crash", &SecretString::from(tenant.api_key.expose())).await.unwrap();
+    let http = reqwest::Client::new();
+
+    let port_a = free_port();
+    let mut a = spawn_ledger(&db, &key, port_a, &[("LEDGER_WORKER__STALL_AFTER_CLAIM_MS", "600000")], "ledger-crash-a.log");
+    wait_ready(&http, port_a).await;
+    let resp = http
+        .post(format!("http://127.0.0.1:{port_a}/webhooks/magento/{}/invoice.created", tenant.id))
+        .bearer_auth(tenant.token())
+        .header("content-type", "application/json")
+        .header("idempotency-key", "invoice.created:1")
+        .body(envelope(1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    let id: uuid::Uuid = resp.json::<serde_json::Value>().await.unwrap()["sync_run_id"].as_str().unwrap().parse().unwrap();
+    let holder: String = eventually("process A claims the event", Duration::from_secs(30), || async {
+        sqlx::query_scalar::<_, Option<String>>("SELECT leased_by FROM events WHERE id = $1 AND state = 'running'")
+            .bind(id)
+            .fetch_optional(&db.pool)
+            .await
+            .unwrap()
+            .flatten()
+    })
+    .await;
+    a.0.kill().expect("SIGKILL process A");
+    a.0.wait().unwrap();
+
+    let port_b = free_port();
+    let _b = spawn_ledger(&db, &key, port_b, &[], "ledger-crash-b.log");
+    eventually("process B finishes the event", Duration::from_secs(60), || async {
+        let state: String = sqlx::query_scalar("SELECT state FROM events WHERE id = $1").bind(id).fetch_one(&db.pool).await.unwrap();
+        (state == "received").then_some(())
+    })
+    .await;
+    let rows: Vec<(String, Option<String>, i32)> =
+        sqlx::query_as("SELECT worker, outcome, attempt FROM event_attempts WHERE event_id = $1 ORDER BY lease_token")
+            .bind(id)
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), 2, "claimed by A, then once by B: {rows:?}");
+    assert_eq!(rows[0].0, holder);
+    assert_eq!(rows[0].1, None, "A never finished");
+    assert_ne!(rows[1].0, holder, "another process ran it");
+    assert_eq!((rows[1].1.as_deref(), rows[1].2), (Some("received"), 2));
+    let attempt: i32 = sqlx::query_scalar("SELECT attempt FROM events WHERE id = $1").bind(id).fetch_one(&db.pool).await.unwrap();
+    assert_eq!(attempt, 2);
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests of the ledger over real HTTP and a real Postgres (one binary, modules inside).
+mod crash;
+mod health;
+mod ingest;
+mod rejects;
+mod tile;
+mod tokens;
+mod worker;

@@ -1,0 +1,100 @@
+//! The worker pool: events run to `received`, lost triggers are re-pushed, stale workers cannot ack, and
+//! a worker killed mid-run hands its event to another process.
+use std::time::Duration;
+
+use ledger_domain::EventState;
+use ledger_store::runs::{self, Outcome};
+use test_support::{TestApp, TestAppOptions, envelope, eventually};
+
+async fn state_of(app: &TestApp, key: &str) -> (String, i32) {
+    sqlx::query_as("SELECT state, attempt FROM events WHERE idempotency_key = $1")
+        .bind(key)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accepted_events_are_run_to_received() {
+    let app = TestApp::spawn_with(TestAppOptions { worker: true, ..Default::default() }).await;
+    let t = app.create_tenant("shop").await;
+    for i in 1..=5u64 {
+        assert_eq!(app.post_event(&t, "invoice.created", &format!("invoice.created:{i}"), &envelope(i)).await.status(), 202);
+    }
+    eventually("all five received", Duration::from_secs(20), || async {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE state = 'received'").fetch_one(&app.db.pool).await.unwrap();
+        (n == 5).then_some(())
+    })
+    .await;
+    let (state, attempt) = state_of(&app, "invoice.created:1").await;
+    assert_eq!((state.as_str(), attempt), ("received", 1));
+    let attempts: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT a.worker, a.outcome FROM event_attempts a JOIN events e ON e.id = a.event_id WHERE e.idempotency_key = 'invoice.created:1'")
+            .fetch_all(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(attempts.len(), 1, "one audited attempt");
+    assert_eq!(attempts[0].1.as_deref(), Some("received"));
+    let ready = app.http.get(format!("{}/health/ready", app.base_url)).send().await.unwrap();
+    assert_eq!(ready.status(), 200, "the worker heartbeat counts towards readiness");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reconciler_repushes_a_lost_trigger() {
+    let app = TestApp::spawn().await;
+    let t = app.create_tenant("shop").await;
+    assert_eq!(app.post_event(&t, "invoice.created", "invoice.created:1", &envelope(1)).await.status(), 202);
+    sqlx::query("DELETE FROM apalis.jobs").execute(&app.db.pool).await.unwrap();
+    assert_eq!(runs::reconcile(&app.db.pool, 100).await.unwrap(), 1);
+    assert_eq!(app.task_count().await, 1);
+    assert_eq!(runs::reconcile(&app.db.pool, 100).await.unwrap(), 0, "a live task is not pushed twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_worker_cannot_record_an_outcome() {
+    let app = TestApp::spawn().await;
+    let t = app.create_tenant("shop").await;
+    let resp = app.post_event(&t, "invoice.created", "invoice.created:1", &envelope(1)).await;
+    let id: uuid::Uuid = resp.json::<serde_json::Value>().await.unwrap()["sync_run_id"].as_str().unwrap().parse().unwrap();
+    let first = runs::claim(&app.db.pool, id, "w1", Duration::from_millis(1)).await.unwrap().expect("first claim");
+    assert!(runs::claim(&app.db.pool, id, "w2", Duration::from_secs(60)).await.unwrap().is_some() || {
+        // The 1 ms lease may not have run out yet on a fast machine; wait for it.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        runs::claim(&app.db.pool, id, "w2", Duration::from_secs(60)).await.unwrap().is_some()
+    });
+    let done = Outcome::Done { state: EventState::Received, detail: None };
+    assert!(!runs::finish(&app.db.pool, id, first.lease_token, &done).await.unwrap(), "the fenced-off worker is refused");
+    let second_token = first.lease_token + 1;
+    assert!(runs::finish(&app.db.pool, id, second_token, &done).await.unwrap());
+    let (state, attempt) = state_of(&app, "invoice.created:1").await;
+    assert_eq!((state.as_str(), attempt), ("received", 2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_is_scheduled_with_its_own_trigger_and_dead_letters_at_the_end() {
+    let app = TestApp::spawn().await;
+    let t = app.create_tenant("shop").await;
+    let resp = app.post_event(&t, "invoice.created", "invoice.created:1", &envelope(1)).await;
+    let id: uuid::Uuid = resp.json::<serde_json::Value>().await.unwrap()["sync_run_id"].as_str().unwrap().parse().unwrap();
+    let claim = runs::claim(&app.db.pool, id, "w1", Duration::from_secs(60)).await.unwrap().unwrap();
+    let retry = Outcome::Retry { class: ledger_domain::ErrorClass::Transient, error: "sage 503".into(), delay: Duration::from_secs(30) };
+    assert!(runs::finish(&app.db.pool, id, claim.lease_token, &retry).await.unwrap());
+    let (state, due_in): (String, f64) =
+        sqlx::query_as("SELECT state, extract(epoch FROM next_attempt_at - now())::float8 FROM events WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(state, "pending");
+    assert!((25.0..=31.0).contains(&due_in), "due in about 30 s, got {due_in}");
+    assert_eq!(app.task_count().await, 2, "the retry has its own delayed trigger");
+    assert!(runs::claim(&app.db.pool, id, "w1", Duration::from_secs(60)).await.unwrap().is_none(), "not due yet");
+    sqlx::query("UPDATE events SET next_attempt_at = now() WHERE id = $1").bind(id).execute(&app.db.pool).await.unwrap();
+    let claim = runs::claim(&app.db.pool, id, "w1", Duration::from_secs(60)).await.unwrap().unwrap();
+    let dead = Outcome::Fail { state: EventState::DeadLettered, class: ledger_domain::ErrorClass::Transient, error: "gave up".into() };
+    assert!(runs::finish(&app.db.pool, id, claim.lease_token, &dead).await.unwrap());
+    let audit = runs::attempts(&app.db.pool, t.id, id).await.unwrap();
+    let outcomes: Vec<_> = audit.iter().map(|a| a.outcome.clone().unwrap_or_default()).collect();
+    assert_eq!(outcomes, ["pending", "dead_lettered"]);
+    assert_eq!(audit[0].error_class.as_deref(), Some("transient"));
+}

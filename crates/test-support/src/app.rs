@@ -1,0 +1,171 @@
+//! `TestApp`: the API on 127.0.0.1:0 (real HTTP) and, optionally, the worker pool, over a `TestDb`.
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ledger_api::{ApiConfig, AppState, Readiness};
+use ledger_domain::{SharedClock, TenantId};
+use ledger_magento::{ApiKey, TenantKeys, mint_outbound};
+use ledger_store::{Keyring, tenants};
+use ledger_worker::{ReceiveOnly, WorkerConfig};
+use secrecy::SecretString;
+use tokio_util::sync::CancellationToken;
+
+use crate::TestDb;
+
+pub struct TestAppOptions {
+    pub worker: bool,
+    pub api: ApiConfig,
+    pub clock: SharedClock,
+    pub lease: Duration,
+}
+
+impl Default for TestAppOptions {
+    fn default() -> Self {
+        Self {
+            worker: false,
+            api: ApiConfig::default(),
+            clock: ledger_domain::clock::system_clock(),
+            lease: Duration::from_secs(30),
+        }
+    }
+}
+
+pub struct TestApp {
+    pub db: TestDb,
+    pub addr: SocketAddr,
+    pub base_url: String,
+    pub keyring: Arc<Keyring>,
+    pub state: AppState,
+    pub http: reqwest::Client,
+    shutdown: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// A tenant created for a test, with its clear api_key.
+#[derive(Clone, Debug)]
+pub struct TestTenant {
+    pub id: TenantId,
+    pub api_key: ApiKey,
+}
+
+impl TestTenant {
+    pub fn keys(&self) -> TenantKeys {
+        self.api_key.derive()
+    }
+
+    /// A token as the Magento module mints it, issued now.
+    pub fn token(&self) -> String {
+        self.token_at(chrono::Utc::now().timestamp())
+    }
+
+    pub fn token_at(&self, iat: i64) -> String {
+        mint_outbound(&self.keys().outbound, &self.id.to_string(), iat, &uuid::Uuid::new_v4().to_string())
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(TestAppOptions::default()).await
+    }
+
+    pub async fn spawn_with(opts: TestAppOptions) -> Self {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let db = TestDb::new().await;
+        let keys = BTreeMap::from([("t1".to_owned(), Keyring::generate_key())]);
+        let keyring = Arc::new(Keyring::new(&keys, None).expect("test keyring"));
+        let shutdown = CancellationToken::new();
+        let worker_id = format!("test-worker-{}", uuid::Uuid::new_v4().simple());
+        let readiness = Readiness {
+            worker_id: opts.worker.then(|| worker_id.clone()),
+            max_heartbeat_age: Duration::from_secs(30),
+        };
+        let state = AppState::new(db.pool.clone(), keyring.clone(), opts.api, opts.clock, readiness);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let app = ledger_api::router(state.clone());
+        let stop = shutdown.clone();
+        let mut tasks = vec![tokio::spawn(async move {
+            let _ = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;
+        })];
+        if opts.worker {
+            let config = WorkerConfig {
+                lease: opts.lease,
+                reconcile_interval: Duration::from_millis(200),
+                heartbeat_interval: Duration::from_millis(500),
+                concurrency: 4,
+                ..WorkerConfig::new(worker_id)
+            };
+            let (pool, stop) = (db.pool.clone(), shutdown.clone());
+            tasks.push(tokio::spawn(async move {
+                if let Err(e) = ledger_worker::run(pool, config, Arc::new(ReceiveOnly), stop).await {
+                    tracing::error!(error = %e, "test worker stopped");
+                }
+            }));
+        }
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
+        Self { db, addr, base_url: format!("http://{addr}"), keyring, state, http, shutdown, tasks }
+    }
+
+    pub async fn create_tenant(&self, name: &str) -> TestTenant {
+        let api_key = ApiKey::generate();
+        let id = TenantId::new();
+        tenants::create(&self.db.pool, &self.keyring, id, name, &SecretString::from(api_key.expose()))
+            .await
+            .expect("create tenant");
+        TestTenant { id, api_key }
+    }
+
+    /// Posts `body` as event `event` for `tenant` the way the module does, with a fresh token.
+    pub async fn post_event(&self, tenant: &TestTenant, event: &str, key: &str, body: &str) -> reqwest::Response {
+        self.post_event_with_token(&tenant.id.to_string(), event, key, body, &tenant.token()).await
+    }
+
+    pub async fn post_event_with_token(&self, path_tenant: &str, event: &str, key: &str, body: &str, token: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/webhooks/magento/{path_tenant}/{event}", self.base_url))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .header("idempotency-key", key)
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("send")
+    }
+
+    /// Rows in `table` (events, jwt_replay, …) — for "nothing stored" assertions.
+    pub async fn count(&self, table: &str) -> i64 {
+        let sql = format!("SELECT count(*) FROM {table}");
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&self.db.pool).await.expect("count")
+    }
+
+    /// apalis tasks on the event queue.
+    pub async fn task_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM apalis.jobs WHERE job_type = $1")
+            .bind(ledger_store::EVENT_QUEUE)
+            .fetch_one(&self.db.pool)
+            .await
+            .expect("count tasks")
+    }
+
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        for t in self.tasks.drain(..) {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// A valid envelope for `entity`.
+pub fn envelope(entity: u64) -> String {
+    format!(
+        r#"{{"magento_entity_id":{entity},"website_id":1,"store_id":1,"occurred_at":"2026-01-01T00:00:00Z","payload":{{"increment_id":"{entity:09}","paid":false}}}}"#
+    )
+}
