@@ -23,7 +23,11 @@ const UNAUTHORIZED: ApiError = ApiError::Unauthorized("invalid or expired token"
 
 /// Verifies the bearer token. `path_tenant` is the tenant named by the URL, which the token's `sub` must
 /// equal; without one (tile, disconnect) the tenant is the token's `sub`.
-pub async fn verify(state: &AppState, headers: &HeaderMap, path_tenant: Option<&str>) -> Result<VerifiedMagento, ApiError> {
+pub async fn verify(
+    state: &AppState,
+    headers: &HeaderMap,
+    path_tenant: Option<&str>,
+) -> Result<VerifiedMagento, ApiError> {
     let token = bearer(headers)?;
     let tenant_str = match path_tenant {
         Some(t) => t.to_owned(),

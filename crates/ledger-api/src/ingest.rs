@@ -40,7 +40,8 @@ pub async fn receive(
         .to_str()
         .map_err(|_| ApiError::BadRequest("Idempotency-Key must be printable ASCII".into()))
         .and_then(|k| IdempotencyKey::parse(k).map_err(|e| ApiError::BadRequest(e.to_string())))?;
-    let envelope = Envelope::parse(name, &body).map_err(|e| ApiError::BadRequest(format!("invalid event body: {e}")))?;
+    let envelope =
+        Envelope::parse(name, &body).map_err(|e| ApiError::BadRequest(format!("invalid event body: {e}")))?;
     let new = NewEvent { tenant_id: verified.tenant, key: &key, name, envelope: &envelope };
     let accepted = match events::ingest(&state.pool, &verified.token, &new, state.config.idempotency_window).await {
         Ok(a) => a,

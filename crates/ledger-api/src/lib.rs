@@ -2,11 +2,13 @@
 pub mod auth;
 pub mod health;
 pub mod ingest;
+pub mod operator;
 pub mod problem;
 pub mod router;
 pub mod state;
+pub mod stores;
 pub mod tile;
 
 pub use problem::ApiError;
 pub use router::router;
-pub use state::{ApiConfig, AppState, Readiness};
+pub use state::{ApiConfig, AppState, Outbound, Readiness};

@@ -12,7 +12,7 @@ use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::{ApiError, AppState, health, ingest, tile};
+use crate::{ApiError, AppState, health, ingest, stores, tile};
 
 pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
@@ -21,6 +21,8 @@ pub fn router(state: AppState) -> Router {
         .route("/webhooks/magento/{tenant_id}/{event}", post(ingest::receive))
         .route("/v1/tile/health", get(tile::tile_health))
         .route("/v1/tenant/disconnect", post(tile::disconnect))
+        .route("/api/v1/stores/pair", post(stores::pair))
+        .route("/api/v1/stores/{tenant_id}/disconnect", post(stores::disconnect))
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
         .fallback(|| async { ApiError::NotFound("no such endpoint") })

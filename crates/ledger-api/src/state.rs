@@ -4,8 +4,9 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use ledger_domain::{SharedClock, TenantId};
-use ledger_magento::TenantKeys;
+use ledger_magento::{MagentoClients, TenantKeys};
 use ledger_store::{Keyring, PgPool, StoreError, tenants};
+use secrecy::SecretString;
 
 #[derive(Clone, Debug)]
 pub struct ApiConfig {
@@ -41,6 +42,19 @@ pub struct Readiness {
     pub max_heartbeat_age: Duration,
 }
 
+/// How the ledger talks to stores and who may administer it.
+#[derive(Clone)]
+pub struct Outbound {
+    /// Per-tenant Magento clients over the SSRF-guarded HTTP client.
+    pub clients: MagentoClients,
+    /// `server.public_url`, when configured; otherwise derived from the request (X-Forwarded-Proto/Host).
+    pub public_url: Option<String>,
+    /// The bound address, the last resort for the URL Magento calls.
+    pub bind_url: String,
+    /// Operator bearer tokens (`admin.tokens`).
+    pub admin_tokens: Arc<Vec<SecretString>>,
+}
+
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
@@ -48,17 +62,26 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     pub clock: SharedClock,
     pub readiness: Arc<Readiness>,
+    pub outbound: Outbound,
     keys: Arc<KeyCache>,
 }
 
 impl AppState {
-    pub fn new(pool: PgPool, keyring: Arc<Keyring>, config: ApiConfig, clock: SharedClock, readiness: Readiness) -> Self {
+    pub fn new(
+        pool: PgPool,
+        keyring: Arc<Keyring>,
+        config: ApiConfig,
+        clock: SharedClock,
+        readiness: Readiness,
+        outbound: Outbound,
+    ) -> Self {
         Self {
             pool,
             keyring,
             config: Arc::new(config),
             clock,
             readiness: Arc::new(readiness),
+            outbound,
             keys: Arc::new(KeyCache::default()),
         }
     }
@@ -66,10 +89,8 @@ impl AppState {
     /// The tenant's derived keys, from cache when fresh. `refresh` forces a reload (after a failed
     /// verification, in case the key was rotated since it was cached).
     pub async fn tenant_keys(&self, tenant: TenantId, refresh: bool) -> Result<Option<CachedKeys>, StoreError> {
-        if !refresh {
-            if let Some(hit) = self.keys.get(tenant) {
-                return Ok(Some(hit));
-            }
+        if !refresh && let Some(hit) = self.keys.get(tenant) {
+            return Ok(Some(hit));
         }
         let Some(secret) = tenants::secret(&self.pool, &self.keyring, tenant).await? else {
             self.keys.forget(tenant);

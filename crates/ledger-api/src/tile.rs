@@ -35,7 +35,11 @@ pub async fn tile_health(State(state): State<AppState>, headers: HeaderMap) -> R
     })))
 }
 
-pub async fn disconnect(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<impl IntoResponse, ApiError> {
+pub async fn disconnect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<impl IntoResponse, ApiError> {
     let verified = authenticate(&state, &headers).await?;
     // The module sends `{}`; anything that is not a JSON object is refused, nothing changed.
     if !body.is_empty() && !matches!(serde_json::from_slice::<Value>(&body), Ok(Value::Object(_))) {

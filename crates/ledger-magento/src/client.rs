@@ -7,6 +7,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ledger_domain::clock::{SharedClock, SystemClock};
 use ledger_domain::error_class::ErrorClass;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use reqwest::{Method, Response};
@@ -24,26 +25,6 @@ mod pair;
 
 pub use error::{MagentoError, class_of_status, magento_message};
 pub use pair::{PairError, PairRequest, normalise_pairing_code, pair};
-
-/// Unix seconds, injectable so tests can pin the JWT times.
-pub trait Clock: Send + Sync {
-    fn now_unix(&self) -> i64;
-}
-
-impl<F: Fn() -> i64 + Send + Sync> Clock for F {
-    fn now_unix(&self) -> i64 {
-        self()
-    }
-}
-
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_unix(&self) -> i64 {
-        chrono::Utc::now().timestamp()
-    }
-}
 
 /// In-place retries of GETs: at most `max_attempts` tries, waiting `backoff`, then twice that, and so on.
 #[derive(Clone, Copy, Debug)]
@@ -75,7 +56,7 @@ pub struct MagentoClient {
     base: Url,
     tenant_id: String,
     inbound_key: [u8; 32],
-    clock: Arc<dyn Clock>,
+    clock: SharedClock,
     retry: RetryConfig,
 }
 
@@ -102,7 +83,8 @@ impl MagentoClient {
         }
     }
 
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+    /// The clock the JWT times come from (the ledger's; tests pin or shift it).
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
         self.clock = clock;
         self
     }
@@ -212,7 +194,7 @@ impl MagentoClient {
         json: Option<&SyncState>,
         attempt: u32,
     ) -> Result<Response, MagentoError> {
-        let token = mint_inbound(&self.inbound_key, &self.tenant_id, self.clock.now_unix());
+        let token = mint_inbound(&self.inbound_key, &self.tenant_id, self.clock.now().timestamp());
         let mut request = self.http.request(method, url.clone())?.bearer_auth(token).header(ACCEPT, "application/json");
         if let Some(body) = json {
             request = request.json(body);

@@ -1,12 +1,17 @@
 //! Everything the ledger says to and hears from Magento: HKDF keys, JWTs both ways, the SSRF-guarded HTTP
 //! client, the canonical models and the store's REST client (pairing included).
 pub mod client;
+pub mod delivery;
 pub mod jwt;
 pub mod keys;
 pub mod models;
+pub mod pairing;
 pub mod ssrf;
+pub mod tenant_clients;
 
-pub use client::{Clock, MagentoClient, MagentoError, PairError, PairRequest, RetryConfig, SystemClock, pair};
+pub use client::{MagentoClient, MagentoError, PairError, PairRequest, RetryConfig, pair};
+pub use delivery::CallbackConfig;
 pub use jwt::{JwtError, OutboundClaims, mint_inbound, mint_outbound, verify_outbound};
 pub use keys::{ApiKey, TenantKeys, disconnect_idempotency_key};
 pub use ssrf::{GuardedHttp, HostResolver, HttpError, OutboundPolicy, Refusal, TokioResolver, build_client};
+pub use tenant_clients::MagentoClients;

@@ -50,7 +50,10 @@ impl Keyring {
     pub fn new(keys: &BTreeMap<String, SecretString>, active: Option<&str>) -> Result<Self, CryptoError> {
         let mut ring = BTreeMap::new();
         for (id, key) in keys {
-            if id.is_empty() || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+            if id.is_empty()
+                || id.len() > 32
+                || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            {
                 return Err(CryptoError::BadKeyId(id.clone()));
             }
             let raw = B64.decode(key.expose_secret().trim()).map_err(|_| CryptoError::BadKey(id.clone()))?;
@@ -144,7 +147,9 @@ mod tests {
         let k1 = Keyring::generate_key();
         let old = Keyring::new(&BTreeMap::from([("k1".to_string(), k1.clone())]), None).unwrap();
         let c = old.encrypt(b"x", "ctx");
-        let both = Keyring::new(&BTreeMap::from([("k1".to_string(), k1), ("k2".to_string(), Keyring::generate_key())]), None).unwrap();
+        let both =
+            Keyring::new(&BTreeMap::from([("k1".to_string(), k1), ("k2".to_string(), Keyring::generate_key())]), None)
+                .unwrap();
         assert_eq!(both.active_id(), "k2");
         assert_eq!(both.decrypt(&c, "ctx").unwrap(), b"x");
         assert_eq!(Keyring::key_id_of(&both.encrypt(b"y", "ctx")), Some("k2"));

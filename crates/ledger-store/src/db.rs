@@ -103,7 +103,10 @@ async fn applied_all(pool: &PgPool, schema: &str, migrator: &Migrator) -> Result
 
 /// Deletes expired JWT ids; returns how many.
 pub async fn purge_expired_jti(pool: &PgPool) -> Result<u64, StoreError> {
-    Ok(sqlx::query("DELETE FROM jwt_replay WHERE expires_at < now() - interval '1 minute'").execute(pool).await?.rows_affected())
+    Ok(sqlx::query("DELETE FROM jwt_replay WHERE expires_at < now() - interval '1 minute'")
+        .execute(pool)
+        .await?
+        .rows_affected())
 }
 
 pub fn backoff(attempt: u32) -> Duration {

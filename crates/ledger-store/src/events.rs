@@ -2,10 +2,10 @@
 //! idempotency over a window.
 use std::time::Duration;
 
+use apalis_codec::json::JsonCodec;
 use apalis_core::backend::codec::Codec;
 use apalis_core::task::builder::TaskBuilder;
 use apalis_core::task::task_id::TaskId;
-use apalis_codec::json::JsonCodec;
 use apalis_postgres::PgTask;
 use chrono::{DateTime, Utc};
 use ledger_domain::{Envelope, EventName, EventState, IdempotencyKey, TenantId};
@@ -71,7 +71,12 @@ pub struct NewEvent<'a> {
 }
 
 /// Consumes `token` and records the event, all or nothing.
-pub async fn ingest(pool: &PgPool, token: &TokenUse, event: &NewEvent<'_>, window: Duration) -> Result<Accepted, IngestError> {
+pub async fn ingest(
+    pool: &PgPool,
+    token: &TokenUse,
+    event: &NewEvent<'_>,
+    window: Duration,
+) -> Result<Accepted, IngestError> {
     let mut tx = pool.begin().await?;
     if !consume_jti(&mut tx, event.tenant_id, token, true).await? {
         return Err(IngestError::TokenRejected);
@@ -116,7 +121,12 @@ pub async fn ingest(pool: &PgPool, token: &TokenUse, event: &NewEvent<'_>, windo
 
 /// Records the jti unless it was used before; refuses when the tenant's key changed since the token
 /// was verified, and (with `require_active`) when the binding is revoked.
-async fn consume_jti(conn: &mut PgConnection, tenant: TenantId, token: &TokenUse, require_active: bool) -> Result<bool, StoreError> {
+async fn consume_jti(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    token: &TokenUse,
+    require_active: bool,
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "INSERT INTO jwt_replay (tenant_id, jti, expires_at)
          SELECT $1, $2, $3 FROM tenants WHERE id = $1 AND key_version = $4 AND (status = 'active' OR NOT $5)
@@ -133,7 +143,12 @@ async fn consume_jti(conn: &mut PgConnection, tenant: TenantId, token: &TokenUse
 }
 
 /// Consumes a token outside ingest (health tile and disconnect, which revoked bindings may still call).
-pub async fn consume_token(pool: &PgPool, tenant: TenantId, token: &TokenUse, require_active: bool) -> Result<bool, StoreError> {
+pub async fn consume_token(
+    pool: &PgPool,
+    tenant: TenantId,
+    token: &TokenUse,
+    require_active: bool,
+) -> Result<bool, StoreError> {
     let mut conn = pool.acquire().await?;
     consume_jti(&mut conn, tenant, token, require_active).await
 }

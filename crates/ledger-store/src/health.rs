@@ -41,10 +41,12 @@ pub async fn heartbeat(pool: &PgPool, worker_id: &str) -> Result<(), StoreError>
 
 /// Seconds since `worker_id` last beat, if it ever did.
 pub async fn heartbeat_age(pool: &PgPool, worker_id: &str) -> Result<Option<f64>, StoreError> {
-    Ok(sqlx::query_scalar("SELECT extract(epoch FROM now() - last_seen)::float8 FROM worker_heartbeats WHERE worker_id = $1")
-        .bind(worker_id)
-        .fetch_optional(pool)
-        .await?)
+    Ok(sqlx::query_scalar(
+        "SELECT extract(epoch FROM now() - last_seen)::float8 FROM worker_heartbeats WHERE worker_id = $1",
+    )
+    .bind(worker_id)
+    .fetch_optional(pool)
+    .await?)
 }
 
 pub async fn ping(pool: &PgPool) -> Result<(), StoreError> {

@@ -1,12 +1,13 @@
 //! Postgres persistence for the ledger: one module per aggregate, plus the keyring, migrations and the
 //! private cluster. Every function that touches tenant data takes the tenant id.
+pub mod callbacks;
 pub mod cluster;
 pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod events;
-pub mod runs;
 pub mod health;
+pub mod runs;
 pub mod tenants;
 
 pub use crypto::Keyring;

@@ -54,15 +54,51 @@ pub async fn claim(pool: &PgPool, event_id: Uuid, worker: &str, lease: Duration)
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    /// A terminal success state (`received`, `synced` or `skipped`).
-    Done { state: EventState, detail: Option<String> },
+    /// A terminal success state (`received`, `synced` or `skipped`); `synced` and `skipped` are reported
+    /// to Magento with what `sync` says.
+    Done { state: EventState, detail: Option<String>, sync: SyncReport },
     /// Try again after `delay`.
     Retry { class: ErrorClass, error: String, delay: Duration },
     /// A terminal failure (`failed` or `dead_lettered`).
     Fail { state: EventState, class: ErrorClass, error: String },
 }
 
+/// What Magento's sync-state callback carries besides the status.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    pub provider_entity_id: Option<String>,
+    pub provider_reference: Option<String>,
+    pub skip_reason: Option<String>,
+}
+
 impl Outcome {
+    /// Processed, with nothing synced (no Sage mapping configured): no callback.
+    pub fn received(detail: impl Into<String>) -> Self {
+        Self::Done { state: EventState::Received, detail: Some(detail.into()), sync: SyncReport::default() }
+    }
+
+    pub fn synced(provider_entity_id: impl Into<String>, provider_reference: Option<String>) -> Self {
+        let sync =
+            SyncReport { provider_entity_id: Some(provider_entity_id.into()), provider_reference, skip_reason: None };
+        Self::Done { state: EventState::Synced, detail: None, sync }
+    }
+
+    pub fn skipped(reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        let sync = SyncReport { skip_reason: Some(reason.clone()), ..SyncReport::default() };
+        Self::Done { state: EventState::Skipped, detail: Some(reason), sync }
+    }
+
+    /// The sync-state callback this outcome produces: (status, report, error_code).
+    fn callback(&self) -> Option<(&'static str, SyncReport, Option<&'static str>)> {
+        match self {
+            Self::Done { state: EventState::Synced, sync, .. } => Some(("synced", sync.clone(), None)),
+            Self::Done { state: EventState::Skipped, sync, .. } => Some(("skipped", sync.clone(), None)),
+            Self::Done { .. } | Self::Retry { .. } => None,
+            Self::Fail { class, .. } => Some(("failed", SyncReport::default(), Some(callback_error_code(*class)))),
+        }
+    }
+
     fn state(&self) -> EventState {
         match self {
             Self::Done { state, .. } | Self::Fail { state, .. } => *state,
@@ -135,8 +171,23 @@ pub async fn finish(pool: &PgPool, event_id: Uuid, lease_token: i64, outcome: &O
     if let Some((task, _)) = task {
         push(&mut tx, task).await?;
     }
+    if let Some((status, report, error_code)) = outcome.callback() {
+        crate::callbacks::enqueue(&mut tx, event_id, status, &report, error_code).await?;
+    }
     tx.commit().await?;
     Ok(true)
+}
+
+/// The module's error classes (spec §5.3) for our outbound error classes.
+fn callback_error_code(class: ErrorClass) -> &'static str {
+    match class {
+        ErrorClass::Transient => "provider",
+        ErrorClass::RateLimited => "rate_limited",
+        ErrorClass::Auth | ErrorClass::Permission => "auth",
+        ErrorClass::Validation => "validation",
+        ErrorClass::NotFound => "not_found",
+        ErrorClass::Internal => "internal",
+    }
 }
 
 /// Re-pushes triggers for rows that need one: due and pending with no live apalis task (a lost task,
@@ -187,7 +238,11 @@ pub struct Attempt {
 }
 
 /// The audit trail of one event, oldest claim first.
-pub async fn attempts(pool: &PgPool, tenant: ledger_domain::TenantId, event_id: Uuid) -> Result<Vec<Attempt>, StoreError> {
+pub async fn attempts(
+    pool: &PgPool,
+    tenant: ledger_domain::TenantId,
+    event_id: Uuid,
+) -> Result<Vec<Attempt>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT a.lease_token, a.attempt, a.worker, a.started_at, a.finished_at, a.outcome, a.error_class, a.detail
            FROM event_attempts a JOIN events e ON e.id = a.event_id

@@ -51,6 +51,8 @@ async fn run_one(ctx: &HandlerContext, task: EventTask) {
     match runs::finish(&ctx.pool, claim.event_id, claim.lease_token, &outcome).await {
         Ok(true) => tracing::info!(?outcome, "event run finished"),
         Ok(false) => tracing::warn!("lease lost before finishing; the outcome was dropped"),
-        Err(e) => tracing::error!(error = %e, "could not record the outcome; the lease will expire and the event run again"),
+        Err(e) => {
+            tracing::error!(error = %e, "could not record the outcome; the lease will expire and the event run again")
+        }
     }
 }

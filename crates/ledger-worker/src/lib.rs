@@ -1,5 +1,6 @@
 //! The worker pool: apalis-postgres delivers triggers, handlers claim the event row under a lease and
-//! record the outcome; a reconciler re-pushes lost triggers; heartbeats feed readiness.
+//! record the outcome; a reconciler re-pushes lost triggers; callbacks go back to Magento; heartbeats
+//! feed readiness.
 pub mod handler;
 pub mod pool;
 pub mod processor;

@@ -10,6 +10,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::EventProcessor;
 use crate::handler::{HandlerContext, handle};
+use ledger_magento::MagentoClients;
+use ledger_magento::delivery::{self, CallbackConfig};
 
 #[derive(Clone, Debug)]
 pub struct WorkerConfig {
@@ -21,6 +23,7 @@ pub struct WorkerConfig {
     pub reconcile_interval: Duration,
     pub heartbeat_interval: Duration,
     pub stall_after_claim: Option<Duration>,
+    pub callbacks: CallbackConfig,
 }
 
 impl WorkerConfig {
@@ -32,6 +35,7 @@ impl WorkerConfig {
             reconcile_interval: Duration::from_secs(5),
             heartbeat_interval: Duration::from_secs(5),
             stall_after_claim: None,
+            callbacks: CallbackConfig::default(),
         }
     }
 }
@@ -41,6 +45,7 @@ pub async fn run(
     pool: PgPool,
     config: WorkerConfig,
     processor: Arc<dyn EventProcessor>,
+    clients: MagentoClients,
     shutdown: CancellationToken,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let ctx = Arc::new(HandlerContext {
@@ -52,13 +57,18 @@ pub async fn run(
     });
     health::heartbeat(&pool, &config.worker_id).await?;
     let background = tokio::spawn(background_loops(pool.clone(), config.clone(), shutdown.clone()));
+    let dispatcher = tokio::spawn(delivery::run(pool.clone(), clients, config.callbacks.clone(), shutdown.clone()));
 
     let storage_config = Config::default().queue(EVENT_QUEUE).batch_size(config.concurrency.max(1));
     let worker_name = config.worker_id.clone();
     let concurrency = config.concurrency.max(1);
     let monitor = Monitor::new().register(move |_| {
         let backend = PostgresStorage::<EventTask>::new(&pool).with_config(storage_config.clone()).with_pubsub();
-        WorkerBuilder::new(worker_name.clone()).backend(backend).concurrency(concurrency).data(ctx.clone()).build(handle)
+        WorkerBuilder::new(worker_name.clone())
+            .backend(backend)
+            .concurrency(concurrency)
+            .data(ctx.clone())
+            .build(handle)
     });
     let stop = shutdown.clone();
     let result = monitor.run_with_signal(async move {
@@ -68,6 +78,7 @@ pub async fn run(
     let outcome = result.await;
     shutdown.cancel();
     let _ = background.await;
+    let _ = dispatcher.await;
     outcome.map_err(|e| e.to_string().into())
 }
 

@@ -3,7 +3,6 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use ledger_domain::EventState;
 use ledger_store::runs::{Claim, Outcome};
 
 pub trait EventProcessor: Send + Sync + 'static {
@@ -15,6 +14,6 @@ pub struct ReceiveOnly;
 
 impl EventProcessor for ReceiveOnly {
     fn process<'a>(&'a self, _claim: &'a Claim) -> Pin<Box<dyn Future<Output = Outcome> + Send + 'a>> {
-        Box::pin(async { Outcome::Done { state: EventState::Received, detail: Some("no sync configured yet".into()) } })
+        Box::pin(async { Outcome::received("no sync configured yet") })
     }
 }

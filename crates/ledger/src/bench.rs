@@ -69,15 +69,22 @@ async fn ingest(config: &Config, args: IngestArgs) -> anyhow::Result<()> {
         _ => {
             let db = Database::open(config).await?;
             let key = ApiKey::generate();
-            let t = ledger_store::tenants::create(&db.pool, &db.keyring, TenantId::new(), "bench", &SecretString::from(key.expose()))
-                .await?;
+            let t = ledger_store::tenants::create(
+                &db.pool,
+                &db.keyring,
+                TenantId::new(),
+                "bench",
+                &SecretString::from(key.expose()),
+            )
+            .await?;
             db.close(false).await;
             eprintln!("created bench tenant {}", t.id);
             (t.tenant_id(), key.expose().to_owned())
         }
     };
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder().pool_max_idle_per_host(args.connections).timeout(Duration::from_secs(30)).build()?;
+    let client =
+        reqwest::Client::builder().pool_max_idle_per_host(args.connections).timeout(Duration::from_secs(30)).build()?;
     let shared = Arc::new(Shared {
         client,
         url: args.url.trim_end_matches('/').to_owned(),
@@ -140,8 +147,13 @@ async fn ingest(config: &Config, args: IngestArgs) -> anyhow::Result<()> {
     println!("duration:    {elapsed:.1} s");
     println!("requests:    {total}");
     println!("accepted/s:  {:.0}", accepted as f64 / elapsed);
-    println!("latency ms:  p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
-        ms(hist.value_at_quantile(0.5)), ms(hist.value_at_quantile(0.9)), ms(hist.value_at_quantile(0.99)), ms(hist.max()));
+    println!(
+        "latency ms:  p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
+        ms(hist.value_at_quantile(0.5)),
+        ms(hist.value_at_quantile(0.9)),
+        ms(hist.value_at_quantile(0.99)),
+        ms(hist.max())
+    );
     println!("statuses:    {}", statuses.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "));
     println!("errors:      {}", total - accepted);
     Ok(())

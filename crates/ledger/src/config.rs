@@ -130,19 +130,21 @@ impl Config {
         let mut figment = Figment::from(Toml::string(DEFAULTS));
         if let Some(path) = file {
             if !path.is_file() {
-                return Err(ConfigError::Invalid { key: "--config", message: format!("{} is not a readable file", path.display()) });
+                return Err(ConfigError::Invalid {
+                    key: "--config",
+                    message: format!("{} is not a readable file", path.display()),
+                });
             }
             figment = figment.merge(Toml::file(path));
         }
         // LEDGER_ENV is the deployment name, not a key.
         figment = figment.merge(Env::prefixed("LEDGER_").ignore(&["ENV"]).split("__"));
         let mut config: Config = figment.extract().map_err(Box::new)?;
-        if std::env::var_os("LEDGER_DATABASE__URL").is_none() {
-            if let Ok(url) = std::env::var("DATABASE_URL") {
-                if !url.trim().is_empty() {
-                    config.database.url = Some(SecretString::from(url));
-                }
-            }
+        if std::env::var_os("LEDGER_DATABASE__URL").is_none()
+            && let Ok(url) = std::env::var("DATABASE_URL")
+            && !url.trim().is_empty()
+        {
+            config.database.url = Some(SecretString::from(url));
         }
         config.check()?;
         Ok(config)
@@ -163,10 +165,13 @@ impl Config {
         if self.ingest.jwt_skew_secs > 60 {
             return Err(ConfigError::Invalid { key: "ingest.jwt_skew_secs", message: "at most 60 seconds".into() });
         }
-        if let Some(url) = &self.server.public_url {
-            if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-                return Err(ConfigError::Invalid { key: "server.public_url", message: "must be an absolute http(s) URL".into() });
-            }
+        if let Some(url) = &self.server.public_url
+            && (!matches!(url.scheme(), "http" | "https") || url.host().is_none())
+        {
+            return Err(ConfigError::Invalid {
+                key: "server.public_url",
+                message: "must be an absolute http(s) URL".into(),
+            });
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| ConfigError::Invalid { key: "log.level", message: e.to_string() })?;

@@ -43,8 +43,10 @@ impl Database {
     pub async fn close(self, stop_cluster: bool) {
         self.pool.close().await;
         if let Some(cluster) = self.cluster.filter(|_| stop_cluster) {
-            if let Err(e) = tokio::task::spawn_blocking(move || cluster.stop()).await {
-                tracing::warn!(error = %e, "stopping the private cluster");
+            match tokio::task::spawn_blocking(move || cluster.stop()).await {
+                Ok(Ok(())) => tracing::info!("stopped the private PostgreSQL cluster"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "stopping the private cluster"),
+                Err(e) => tracing::warn!(error = %e, "stopping the private cluster"),
             }
         }
     }

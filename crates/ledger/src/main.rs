@@ -2,7 +2,9 @@
 mod bench;
 mod config;
 mod database;
+mod outbound;
 mod serve;
+mod store;
 mod tenant;
 
 use std::path::PathBuf;
@@ -34,6 +36,11 @@ enum Command {
     Tenant {
         #[command(subcommand)]
         command: tenant::TenantCommand,
+    },
+    /// Pair or disconnect Magento stores.
+    Store {
+        #[command(subcommand)]
+        command: store::StoreCommand,
     },
     /// Load generators.
     Bench {
@@ -92,6 +99,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenant { command } => {
             let db = database::Database::open(&config).await?;
             let result = tenant::run(&db, command).await;
+            db.close(false).await;
+            result
+        }
+        Command::Store { command } => {
+            let db = database::Database::open(&config).await?;
+            let result = store::run(&config, &db, command).await;
             db.close(false).await;
             result
         }

@@ -4,13 +4,15 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::ValueEnum;
-use ledger_api::{ApiConfig, AppState, Readiness};
+use ledger_api::{ApiConfig, AppState, Outbound, Readiness};
 use ledger_store::db;
 use ledger_worker::{ReceiveOnly, WorkerConfig};
+use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::database::Database;
+use crate::outbound::{self, DevSimulators};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Role {
@@ -32,10 +34,15 @@ pub fn api_config(config: &Config) -> ApiConfig {
     }
 }
 
-pub async fn run(config: Config, role: Role) -> anyhow::Result<()> {
+pub async fn run(mut config: Config, role: Role) -> anyhow::Result<()> {
+    let simulators = if config.dev.simulators { Some(DevSimulators::start(&mut config).await?) } else { None };
+    tracing::info!(authorize = %config.sage.authorize_url, token = %config.sage.token_url, api = %config.sage.api_base,
+        client_id_set = !config.sage.client_id.is_empty(), client_secret_set = !config.sage.client_secret.expose_secret().is_empty(),
+        "Sage endpoints");
     let database = Database::open(&config).await?;
     let result = serve(&config, &database, role).await;
     database.close(true).await;
+    drop(simulators);
     result
 }
 
@@ -52,12 +59,23 @@ async fn serve(config: &Config, database: &Database, role: Role) -> anyhow::Resu
         worker_id: runs_worker.then(|| worker_id.clone()),
         max_heartbeat_age: ledger_api::router::HEARTBEAT_STALE,
     };
+    let clients = outbound::clients(config, &database.pool, database.keyring.clone())?;
+    let outbound = Outbound {
+        clients: clients.clone(),
+        public_url: config.server.public_url.as_ref().map(|u| u.as_str().trim_end_matches('/').to_owned()),
+        bind_url: format!("http://{}", config.server.bind),
+        admin_tokens: Arc::new(config.admin.tokens.clone()),
+    };
+    if config.admin.tokens.is_empty() {
+        tracing::info!("admin.tokens is empty: operator routes (/api/v1/stores/...) refuse every request");
+    }
     let state = AppState::new(
         database.pool.clone(),
         database.keyring.clone(),
         api_config(config),
         ledger_domain::clock::system_clock(),
         readiness,
+        outbound,
     );
     let app = match role {
         Role::Worker => ledger_api::router::health_router(state),
@@ -76,9 +94,16 @@ async fn serve(config: &Config, database: &Database, role: Role) -> anyhow::Resu
             reconcile_interval: Duration::from_millis(config.worker.reconcile_interval_ms),
             heartbeat_interval: Duration::from_millis(config.worker.heartbeat_interval_ms),
             stall_after_claim: config.worker.stall_after_claim_ms.map(Duration::from_millis),
+            callbacks: Default::default(),
         };
         tracing::info!(worker_id = %wc.worker_id, concurrency = wc.concurrency, "worker pool starting");
-        tokio::spawn(ledger_worker::run(database.pool.clone(), wc, Arc::new(ReceiveOnly), shutdown.clone()))
+        tokio::spawn(ledger_worker::run(
+            database.pool.clone(),
+            wc,
+            Arc::new(ReceiveOnly),
+            clients.clone(),
+            shutdown.clone(),
+        ))
     });
 
     let stop = shutdown.clone();
@@ -116,5 +141,7 @@ async fn signal_on(token: CancellationToken) {
 }
 
 fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_owned()).unwrap_or_else(|_| "ledger".into())
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "ledger".into())
 }

@@ -37,7 +37,8 @@ pub async fn run(db: &Database, cmd: TenantCommand) -> anyhow::Result<()> {
             anyhow::ensure!(!name.is_empty() && name.len() <= 200, "--name must be 1-200 characters");
             let api_key = ApiKey::generate();
             let tenant =
-                tenants::create(&db.pool, &db.keyring, TenantId::new(), name, &SecretString::from(api_key.expose())).await?;
+                tenants::create(&db.pool, &db.keyring, TenantId::new(), name, &SecretString::from(api_key.expose()))
+                    .await?;
             if json {
                 println!("{}", json!({ "tenant_id": tenant.id, "name": tenant.name, "api_key": api_key.expose() }));
             } else {

@@ -4,11 +4,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ledger_api::{ApiConfig, AppState, Readiness};
+use ledger_api::{ApiConfig, AppState, Outbound, Readiness};
 use ledger_domain::{SharedClock, TenantId};
 use ledger_magento::{ApiKey, TenantKeys, mint_outbound};
+use ledger_magento::{CallbackConfig, GuardedHttp, MagentoClients, OutboundPolicy, TokioResolver};
 use ledger_store::{Keyring, tenants};
-use ledger_worker::{ReceiveOnly, WorkerConfig};
+use ledger_worker::{EventProcessor, ReceiveOnly, WorkerConfig};
 use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
@@ -17,8 +18,12 @@ use crate::TestDb;
 pub struct TestAppOptions {
     pub worker: bool,
     pub api: ApiConfig,
+    /// The ledger's clock (JWT times, token checks).
     pub clock: SharedClock,
     pub lease: Duration,
+    /// What a claimed event becomes; the Sage mapping stands here in production.
+    pub processor: Arc<dyn EventProcessor>,
+    pub callbacks: CallbackConfig,
 }
 
 impl Default for TestAppOptions {
@@ -28,9 +33,18 @@ impl Default for TestAppOptions {
             api: ApiConfig::default(),
             clock: ledger_domain::clock::system_clock(),
             lease: Duration::from_secs(30),
+            processor: Arc::new(ReceiveOnly),
+            callbacks: CallbackConfig {
+                poll_interval: Duration::from_millis(50),
+                schedule: vec![Duration::from_millis(200), Duration::from_millis(400), Duration::from_millis(800)],
+                ..CallbackConfig::default()
+            },
         }
     }
 }
+
+/// The operator token every `TestApp` accepts.
+pub const OPERATOR_TOKEN: &str = "test-operator-token";
 
 pub struct TestApp {
     pub db: TestDb,
@@ -77,13 +91,26 @@ impl TestApp {
         let keyring = Arc::new(Keyring::new(&keys, None).expect("test keyring"));
         let shutdown = CancellationToken::new();
         let worker_id = format!("test-worker-{}", uuid::Uuid::new_v4().simple());
-        let readiness = Readiness {
-            worker_id: opts.worker.then(|| worker_id.clone()),
-            max_heartbeat_age: Duration::from_secs(30),
-        };
-        let state = AppState::new(db.pool.clone(), keyring.clone(), opts.api, opts.clock, readiness);
+        let readiness =
+            Readiness { worker_id: opts.worker.then(|| worker_id.clone()), max_heartbeat_age: Duration::from_secs(30) };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
+        // Tests talk to simulators on loopback over plain http; production refuses both.
+        let policy = OutboundPolicy {
+            allow_http: true,
+            allow_cidrs: vec!["127.0.0.0/8".parse().expect("cidr")],
+            timeout: Duration::from_secs(5),
+            ..OutboundPolicy::default()
+        };
+        let http = GuardedHttp::new(policy, Arc::new(TokioResolver)).expect("guarded http");
+        let clients = MagentoClients::new(db.pool.clone(), keyring.clone(), http, opts.clock.clone());
+        let outbound = Outbound {
+            clients: clients.clone(),
+            public_url: Some(format!("http://{addr}")),
+            bind_url: format!("http://{addr}"),
+            admin_tokens: Arc::new(vec![SecretString::from(OPERATOR_TOKEN)]),
+        };
+        let state = AppState::new(db.pool.clone(), keyring.clone(), opts.api, opts.clock, readiness, outbound);
         let app = ledger_api::router(state.clone());
         let stop = shutdown.clone();
         let mut tasks = vec![tokio::spawn(async move {
@@ -95,11 +122,12 @@ impl TestApp {
                 reconcile_interval: Duration::from_millis(200),
                 heartbeat_interval: Duration::from_millis(500),
                 concurrency: 4,
+                callbacks: opts.callbacks,
                 ..WorkerConfig::new(worker_id)
             };
-            let (pool, stop) = (db.pool.clone(), shutdown.clone());
+            let (pool, stop, processor) = (db.pool.clone(), shutdown.clone(), opts.processor);
             tasks.push(tokio::spawn(async move {
-                if let Err(e) = ledger_worker::run(pool, config, Arc::new(ReceiveOnly), stop).await {
+                if let Err(e) = ledger_worker::run(pool, config, processor, clients, stop).await {
                     tracing::error!(error = %e, "test worker stopped");
                 }
             }));
@@ -122,7 +150,14 @@ impl TestApp {
         self.post_event_with_token(&tenant.id.to_string(), event, key, body, &tenant.token()).await
     }
 
-    pub async fn post_event_with_token(&self, path_tenant: &str, event: &str, key: &str, body: &str, token: &str) -> reqwest::Response {
+    pub async fn post_event_with_token(
+        &self,
+        path_tenant: &str,
+        event: &str,
+        key: &str,
+        body: &str,
+        token: &str,
+    ) -> reqwest::Response {
         self.http
             .post(format!("{}/webhooks/magento/{path_tenant}/{event}", self.base_url))
             .bearer_auth(token)
@@ -168,4 +203,17 @@ pub fn envelope(entity: u64) -> String {
     format!(
         r#"{{"magento_entity_id":{entity},"website_id":1,"store_id":1,"occurred_at":"2026-01-01T00:00:00Z","payload":{{"increment_id":"{entity:09}","paid":false}}}}"#
     )
+}
+
+impl TestApp {
+    /// `POST /api/v1/stores/pair` as an operator.
+    pub async fn pair(&self, code: &str, magento_base_url: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/v1/stores/pair", self.base_url))
+            .bearer_auth(OPERATOR_TOKEN)
+            .json(&serde_json::json!({ "pairing_code": code, "magento_base_url": magento_base_url }))
+            .send()
+            .await
+            .expect("send")
+    }
 }

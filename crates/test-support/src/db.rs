@@ -3,9 +3,9 @@
 //! Each test database is cloned from a template migrated once per migration set.
 use std::path::PathBuf;
 
+use ledger_store::PgPool;
 use ledger_store::cluster::{Cluster, ClusterOptions};
 use ledger_store::db::{self, PoolSettings, quote_ident};
-use ledger_store::PgPool;
 use sha2::{Digest, Sha256};
 use sqlx::{Connection, PgConnection};
 use tokio::sync::OnceCell;
@@ -17,10 +17,12 @@ pub struct TestDb {
     admin_url: String,
 }
 
+/// Builds the URL of a database on the test server from its name.
+type UrlFor = Box<dyn Fn(&str) -> String + Send + Sync>;
+
 struct Server {
     admin_url: String,
-    /// URL of database `name` on this server.
-    url_for: Box<dyn Fn(&str) -> String + Send + Sync>,
+    url_for: UrlFor,
     template: String,
 }
 
@@ -60,7 +62,7 @@ impl Drop for TestDb {
 }
 
 async fn init_server() -> Server {
-    let (admin_url, url_for): (String, Box<dyn Fn(&str) -> String + Send + Sync>) = match std::env::var("DATABASE_URL") {
+    let (admin_url, url_for): (String, UrlFor) = match std::env::var("DATABASE_URL") {
         Ok(url) if !url.trim().is_empty() => {
             let base = url::Url::parse(&url).expect("DATABASE_URL must be a URL");
             let for_db = move |db: &str| {
@@ -78,7 +80,9 @@ async fn init_server() -> Server {
                 .expect("start the private test cluster");
             let admin = cluster.admin_url();
             let socket = cluster.socket_dir().display().to_string();
-            let for_db = move |db: &str| format!("postgres://{}@localhost:5432/{db}?host={socket}", ledger_store::cluster::DB_USER);
+            let for_db = move |db: &str| {
+                format!("postgres://{}@localhost:5432/{db}?host={socket}", ledger_store::cluster::DB_USER)
+            };
             (admin, Box::new(for_db))
         }
     };
@@ -91,11 +95,12 @@ async fn init_server() -> Server {
 async fn ensure_template(admin_url: &str, template: &str, template_url: &str) {
     let mut admin = PgConnection::connect(admin_url).await.expect("connect to the test server");
     sqlx::query("SELECT pg_advisory_lock(727274)").execute(&mut admin).await.expect("advisory lock");
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate)")
-        .bind(template)
-        .fetch_one(&mut admin)
-        .await
-        .expect("look up the template");
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate)")
+            .bind(template)
+            .fetch_one(&mut admin)
+            .await
+            .expect("look up the template");
     if !exists {
         let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(template));
         sqlx::raw_sql(sqlx::AssertSqlSafe(drop)).execute(&mut admin).await.expect("drop a half-made template");

@@ -2,9 +2,11 @@
 //! (`TestApp`), and `eventually` for polling with a deadline instead of sleeping.
 mod app;
 mod db;
+mod scripted;
 
-pub use app::{TestApp, TestAppOptions, TestTenant, envelope};
+pub use app::{OPERATOR_TOKEN, TestApp, TestAppOptions, TestTenant, envelope};
 pub use db::TestDb;
+pub use scripted::Scripted;
 
 use std::future::Future;
 use std::time::{Duration, Instant};

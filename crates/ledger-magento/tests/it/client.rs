@@ -195,7 +195,8 @@ async fn html_and_wrong_shapes_are_errors() {
 async fn injected_clock_sets_token_times() {
     let store = Store::always(json(200, json!({"ok": true}))).await;
     let pinned = now() - 7;
-    let c = client(&store).with_clock(Arc::new(move || pinned));
+    let at = chrono::DateTime::<chrono::Utc>::from_timestamp(pinned, 0).unwrap();
+    let c = client(&store).with_clock(Arc::new(ledger_domain::clock::FixedClock(at)));
     c.ping().await.unwrap();
     let claims = store.seen()[0].jwt.clone().unwrap().unwrap();
     assert_eq!(claims["iat"], pinned);

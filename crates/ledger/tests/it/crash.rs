@@ -58,11 +58,14 @@ async fn a_worker_killed_mid_run_hands_the_event_to_another_process_once() {
     let key = Keyring::generate_key();
     let keyring = Keyring::new(&BTreeMap::from([("k1".to_owned(), key.clone())]), None).unwrap();
     let tenant = TestTenant { id: TenantId::new(), api_key: ApiKey::generate() };
-    tenants::create(&db.pool, &keyring, tenant.id, "crash", &SecretString::from(tenant.api_key.expose())).await.unwrap();
+    tenants::create(&db.pool, &keyring, tenant.id, "crash", &SecretString::from(tenant.api_key.expose()))
+        .await
+        .unwrap();
     let http = reqwest::Client::new();
 
     let port_a = free_port();
-    let mut a = spawn_ledger(&db, &key, port_a, &[("LEDGER_WORKER__STALL_AFTER_CLAIM_MS", "600000")], "ledger-crash-a.log");
+    let mut a =
+        spawn_ledger(&db, &key, port_a, &[("LEDGER_WORKER__STALL_AFTER_CLAIM_MS", "600000")], "ledger-crash-a.log");
     wait_ready(&http, port_a).await;
     let resp = http
         .post(format!("http://127.0.0.1:{port_a}/webhooks/magento/{}/invoice.created", tenant.id))
@@ -74,7 +77,8 @@ async fn a_worker_killed_mid_run_hands_the_event_to_another_process_once() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 202);
-    let id: uuid::Uuid = resp.json::<serde_json::Value>().await.unwrap()["sync_run_id"].as_str().unwrap().parse().unwrap();
+    let id: uuid::Uuid =
+        resp.json::<serde_json::Value>().await.unwrap()["sync_run_id"].as_str().unwrap().parse().unwrap();
     let holder: String = eventually("process A claims the event", Duration::from_secs(30), || async {
         sqlx::query_scalar::<_, Option<String>>("SELECT leased_by FROM events WHERE id = $1 AND state = 'running'")
             .bind(id)
@@ -90,7 +94,8 @@ async fn a_worker_killed_mid_run_hands_the_event_to_another_process_once() {
     let port_b = free_port();
     let _b = spawn_ledger(&db, &key, port_b, &[], "ledger-crash-b.log");
     eventually("process B finishes the event", Duration::from_secs(60), || async {
-        let state: String = sqlx::query_scalar("SELECT state FROM events WHERE id = $1").bind(id).fetch_one(&db.pool).await.unwrap();
+        let state: String =
+            sqlx::query_scalar("SELECT state FROM events WHERE id = $1").bind(id).fetch_one(&db.pool).await.unwrap();
         (state == "received").then_some(())
     })
     .await;
@@ -105,6 +110,7 @@ async fn a_worker_killed_mid_run_hands_the_event_to_another_process_once() {
     assert_eq!(rows[0].1, None, "A never finished");
     assert_ne!(rows[1].0, holder, "another process ran it");
     assert_eq!((rows[1].1.as_deref(), rows[1].2), (Some("received"), 2));
-    let attempt: i32 = sqlx::query_scalar("SELECT attempt FROM events WHERE id = $1").bind(id).fetch_one(&db.pool).await.unwrap();
+    let attempt: i32 =
+        sqlx::query_scalar("SELECT attempt FROM events WHERE id = $1").bind(id).fetch_one(&db.pool).await.unwrap();
     assert_eq!(attempt, 2);
 }

@@ -45,7 +45,10 @@ async fn overload_is_shed_with_503() {
     for i in 0..40u64 {
         let (app, t) = (app.clone(), t.clone());
         handles.push(tokio::spawn(async move {
-            app.post_event(&t, "invoice.created", &format!("invoice.created:{i}"), &envelope(i + 1)).await.status().as_u16()
+            app.post_event(&t, "invoice.created", &format!("invoice.created:{i}"), &envelope(i + 1))
+                .await
+                .status()
+                .as_u16()
         }));
     }
     let mut statuses = Vec::new();

@@ -22,9 +22,16 @@ async fn a_valid_event_is_stored_with_its_task_and_answered_202() {
             .fetch_one(&app.db.pool)
             .await
             .unwrap();
-    assert_eq!((state.as_str(), name.as_str(), entity, key.as_str()), ("pending", "invoice.created", 42, "invoice.created:42"));
+    assert_eq!(
+        (state.as_str(), name.as_str(), entity, key.as_str()),
+        ("pending", "invoice.created", 42, "invoice.created:42")
+    );
     // The task is encoded with the worker's codec and points at the row.
-    let task_id: String = sqlx::query_scalar("SELECT task_id FROM events WHERE id = $1::uuid").bind(&id).fetch_one(&app.db.pool).await.unwrap();
+    let task_id: String = sqlx::query_scalar("SELECT task_id FROM events WHERE id = $1::uuid")
+        .bind(&id)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
     let (job, max_attempts): (Vec<u8>, i32) = sqlx::query_as("SELECT job, max_attempts FROM apalis.jobs WHERE id = $1")
         .bind(&task_id)
         .fetch_one(&app.db.pool)
@@ -94,8 +101,11 @@ async fn a_duplicate_of_a_dead_lettered_or_failed_run_starts_a_new_run() {
         assert_eq!(resp.status(), 202);
         let second = sync_run_id(resp).await;
         assert_ne!(second, first);
-        let rerun_of: Option<uuid::Uuid> =
-            sqlx::query_scalar("SELECT rerun_of FROM events WHERE id = $1::uuid").bind(&second).fetch_one(&app.db.pool).await.unwrap();
+        let rerun_of: Option<uuid::Uuid> = sqlx::query_scalar("SELECT rerun_of FROM events WHERE id = $1::uuid")
+            .bind(&second)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
         assert_eq!(rerun_of.map(|u| u.to_string()), Some(first.clone()));
         // The new run now answers duplicates.
         let third = sync_run_id(app.post_event(&t, "creditmemo.created", &key, &envelope(9)).await).await;

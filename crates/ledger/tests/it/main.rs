@@ -1,7 +1,9 @@
 //! End-to-end tests of the ledger over real HTTP and a real Postgres (one binary, modules inside).
+mod callbacks;
 mod crash;
 mod health;
 mod ingest;
+mod magento;
 mod rejects;
 mod tile;
 mod tokens;

@@ -44,9 +44,18 @@ async fn bad_tokens_are_401_and_store_nothing() {
         ("RS256 header", raw(r#"{"alg":"RS256","typ":"JWT"}"#, &ok_claims, &k)),
         ("wrong key", wrong_key.token()),
         ("inbound key instead of outbound", raw(HS256, &ok_claims, &t.keys().inbound)),
-        ("expired", raw(HS256, &claims(&t, &(n - 120).to_string(), &(n - 120).to_string(), &(n - 60).to_string(), "j-2"), &k)),
-        ("far-future nbf", raw(HS256, &claims(&t, &n.to_string(), &(n + 3600).to_string(), &(n + 60).to_string(), "j-3"), &k)),
-        ("future iat", raw(HS256, &claims(&t, &(n + 120).to_string(), &n.to_string(), &(n + 130).to_string(), "j-4"), &k)),
+        (
+            "expired",
+            raw(HS256, &claims(&t, &(n - 120).to_string(), &(n - 120).to_string(), &(n - 60).to_string(), "j-2"), &k),
+        ),
+        (
+            "far-future nbf",
+            raw(HS256, &claims(&t, &n.to_string(), &(n + 3600).to_string(), &(n + 60).to_string(), "j-3"), &k),
+        ),
+        (
+            "future iat",
+            raw(HS256, &claims(&t, &(n + 120).to_string(), &n.to_string(), &(n + 130).to_string(), "j-4"), &k),
+        ),
         ("exp - iat > 300", raw(HS256, &claims(&t, &n.to_string(), &n.to_string(), &(n + 301).to_string(), "j-5"), &k)),
         ("float exp", raw(HS256, &claims(&t, &n.to_string(), &n.to_string(), &format!("{}.0", n + 60), "j-6"), &k)),
         ("string iat", raw(HS256, &claims(&t, &format!("\"{n}\""), &n.to_string(), &(n + 60).to_string(), "j-7"), &k)),
@@ -73,12 +82,15 @@ async fn another_tenants_token_unknown_and_revoked_tenants_are_401() {
     let app = TestApp::spawn().await;
     let a = app.create_tenant("a").await;
     let b = app.create_tenant("b").await;
-    let resp = app.post_event_with_token(&b.id.to_string(), "invoice.created", "invoice.created:1", &envelope(1), &a.token()).await;
+    let resp = app
+        .post_event_with_token(&b.id.to_string(), "invoice.created", "invoice.created:1", &envelope(1), &a.token())
+        .await;
     assert_rejected(&app, resp, 401, "tenant A's token on tenant B's path").await;
     let unknown = TestTenant { id: ledger_domain::TenantId::new(), api_key: ledger_magento::ApiKey::generate() };
     let resp = app.post_event(&unknown, "invoice.created", "invoice.created:1", &envelope(1)).await;
     assert_rejected(&app, resp, 401, "unknown tenant").await;
-    let resp = app.post_event_with_token("not-a-uuid", "invoice.created", "invoice.created:1", &envelope(1), &a.token()).await;
+    let resp =
+        app.post_event_with_token("not-a-uuid", "invoice.created", "invoice.created:1", &envelope(1), &a.token()).await;
     assert_rejected(&app, resp, 401, "malformed tenant id").await;
     ledger_store::tenants::revoke(&app.db.pool, a.id).await.unwrap();
     let resp = app.post_event(&a, "invoice.created", "invoice.created:1", &envelope(1)).await;
@@ -90,9 +102,13 @@ async fn a_replayed_jti_is_401() {
     let app = TestApp::spawn().await;
     let t = app.create_tenant("a").await;
     let token = t.token();
-    let first = app.post_event_with_token(&t.id.to_string(), "invoice.created", "invoice.created:1", &envelope(1), &token).await;
+    let first = app
+        .post_event_with_token(&t.id.to_string(), "invoice.created", "invoice.created:1", &envelope(1), &token)
+        .await;
     assert_eq!(first.status(), 202);
-    let again = app.post_event_with_token(&t.id.to_string(), "invoice.created", "invoice.created:2", &envelope(2), &token).await;
+    let again = app
+        .post_event_with_token(&t.id.to_string(), "invoice.created", "invoice.created:2", &envelope(2), &token)
+        .await;
     assert_eq!(again.status(), 401);
     assert_eq!(app.count("events").await, 1, "the replay stored nothing");
 }
@@ -102,11 +118,36 @@ async fn bad_requests_are_4xx_and_store_nothing() {
     let app = TestApp::spawn().await;
     let t = app.create_tenant("a").await;
     let url = format!("{}/webhooks/magento/{}/invoice.created", app.base_url, t.id);
-    let resp = app.http.post(&url).header("content-type", "application/json").header("idempotency-key", "k:1").body(envelope(1)).send().await.unwrap();
+    let resp = app
+        .http
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("idempotency-key", "k:1")
+        .body(envelope(1))
+        .send()
+        .await
+        .unwrap();
     assert_rejected(&app, resp, 401, "missing Authorization header").await;
-    let resp = app.http.post(&url).bearer_auth(t.token()).header("content-type", "application/json").body(envelope(1)).send().await.unwrap();
+    let resp = app
+        .http
+        .post(&url)
+        .bearer_auth(t.token())
+        .header("content-type", "application/json")
+        .body(envelope(1))
+        .send()
+        .await
+        .unwrap();
     assert_rejected(&app, resp, 400, "missing Idempotency-Key header").await;
-    let resp = app.http.post(&url).bearer_auth(t.token()).header("content-type", "text/plain").header("idempotency-key", "k:1").body(envelope(1)).send().await.unwrap();
+    let resp = app
+        .http
+        .post(&url)
+        .bearer_auth(t.token())
+        .header("content-type", "text/plain")
+        .header("idempotency-key", "k:1")
+        .body(envelope(1))
+        .send()
+        .await
+        .unwrap();
     assert_rejected(&app, resp, 415, "wrong content type").await;
     for (what, body) in [
         ("malformed JSON", "{\"magento_entity_id\":".to_owned()),

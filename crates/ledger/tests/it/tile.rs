@@ -19,7 +19,8 @@ async fn tile_counts_match_events_seeded_in_every_state() {
     let other = app.create_tenant("other").await;
     let states = ["pending", "running", "received", "synced", "skipped", "failed", "dead_lettered"];
     for (i, state) in states.iter().enumerate() {
-        let resp = app.post_event(&t, "invoice.created", &format!("invoice.created:{i}"), &envelope(i as u64 + 1)).await;
+        let resp =
+            app.post_event(&t, "invoice.created", &format!("invoice.created:{i}"), &envelope(i as u64 + 1)).await;
         assert_eq!(resp.status(), 202);
         let terminal = !matches!(*state, "pending" | "running");
         sqlx::query(

@@ -17,7 +17,10 @@ pub const HS256: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
 
 /// Claims for `tenant` with raw JSON values for the times, so floats and strings can be tested.
 pub fn claims(tenant: &TestTenant, iat: &str, nbf: &str, exp: &str, jti: &str) -> String {
-    format!(r#"{{"iss":"magento","sub":"{}","aud":"byte8-ledger","iat":{iat},"nbf":{nbf},"exp":{exp},"jti":"{jti}"}}"#, tenant.id)
+    format!(
+        r#"{{"iss":"magento","sub":"{}","aud":"byte8-ledger","iat":{iat},"nbf":{nbf},"exp":{exp},"jti":"{jti}"}}"#,
+        tenant.id
+    )
 }
 
 pub fn now() -> i64 {

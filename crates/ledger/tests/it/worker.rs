@@ -19,10 +19,16 @@ async fn accepted_events_are_run_to_received() {
     let app = TestApp::spawn_with(TestAppOptions { worker: true, ..Default::default() }).await;
     let t = app.create_tenant("shop").await;
     for i in 1..=5u64 {
-        assert_eq!(app.post_event(&t, "invoice.created", &format!("invoice.created:{i}"), &envelope(i)).await.status(), 202);
+        assert_eq!(
+            app.post_event(&t, "invoice.created", &format!("invoice.created:{i}"), &envelope(i)).await.status(),
+            202
+        );
     }
     eventually("all five received", Duration::from_secs(20), || async {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE state = 'received'").fetch_one(&app.db.pool).await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE state = 'received'")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
         (n == 5).then_some(())
     })
     .await;
@@ -55,15 +61,21 @@ async fn a_stale_worker_cannot_record_an_outcome() {
     let app = TestApp::spawn().await;
     let t = app.create_tenant("shop").await;
     let resp = app.post_event(&t, "invoice.created", "invoice.created:1", &envelope(1)).await;
-    let id: uuid::Uuid = resp.json::<serde_json::Value>().await.unwrap()["sync_run_id"].as_str().unwrap().parse().unwrap();
+    let id: uuid::Uuid =
+        resp.json::<serde_json::Value>().await.unwrap()["sync_run_id"].as_str().unwrap().parse().unwrap();
     let first = runs::claim(&app.db.pool, id, "w1", Duration::from_millis(1)).await.unwrap().expect("first claim");
-    assert!(runs::claim(&app.db.pool, id, "w2", Duration::from_secs(60)).await.unwrap().is_some() || {
-        // The 1 ms lease may not have run out yet on a fast machine; wait for it.
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        runs::claim(&app.db.pool, id, "w2", Duration::from_secs(60)).await.unwrap().is_some()
-    });
-    let done = Outcome::Done { state: EventState::Received, detail: None };
-    assert!(!runs::finish(&app.db.pool, id, first.lease_token, &done).await.unwrap(), "the fenced-off worker is refused");
+    assert!(
+        runs::claim(&app.db.pool, id, "w2", Duration::from_secs(60)).await.unwrap().is_some() || {
+            // The 1 ms lease may not have run out yet on a fast machine; wait for it.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            runs::claim(&app.db.pool, id, "w2", Duration::from_secs(60)).await.unwrap().is_some()
+        }
+    );
+    let done = Outcome::received("test");
+    assert!(
+        !runs::finish(&app.db.pool, id, first.lease_token, &done).await.unwrap(),
+        "the fenced-off worker is refused"
+    );
     let second_token = first.lease_token + 1;
     assert!(runs::finish(&app.db.pool, id, second_token, &done).await.unwrap());
     let (state, attempt) = state_of(&app, "invoice.created:1").await;
@@ -75,9 +87,14 @@ async fn a_retry_is_scheduled_with_its_own_trigger_and_dead_letters_at_the_end()
     let app = TestApp::spawn().await;
     let t = app.create_tenant("shop").await;
     let resp = app.post_event(&t, "invoice.created", "invoice.created:1", &envelope(1)).await;
-    let id: uuid::Uuid = resp.json::<serde_json::Value>().await.unwrap()["sync_run_id"].as_str().unwrap().parse().unwrap();
+    let id: uuid::Uuid =
+        resp.json::<serde_json::Value>().await.unwrap()["sync_run_id"].as_str().unwrap().parse().unwrap();
     let claim = runs::claim(&app.db.pool, id, "w1", Duration::from_secs(60)).await.unwrap().unwrap();
-    let retry = Outcome::Retry { class: ledger_domain::ErrorClass::Transient, error: "sage 503".into(), delay: Duration::from_secs(30) };
+    let retry = Outcome::Retry {
+        class: ledger_domain::ErrorClass::Transient,
+        error: "sage 503".into(),
+        delay: Duration::from_secs(30),
+    };
     assert!(runs::finish(&app.db.pool, id, claim.lease_token, &retry).await.unwrap());
     let (state, due_in): (String, f64) =
         sqlx::query_as("SELECT state, extract(epoch FROM next_attempt_at - now())::float8 FROM events WHERE id = $1")
@@ -89,9 +106,17 @@ async fn a_retry_is_scheduled_with_its_own_trigger_and_dead_letters_at_the_end()
     assert!((25.0..=31.0).contains(&due_in), "due in about 30 s, got {due_in}");
     assert_eq!(app.task_count().await, 2, "the retry has its own delayed trigger");
     assert!(runs::claim(&app.db.pool, id, "w1", Duration::from_secs(60)).await.unwrap().is_none(), "not due yet");
-    sqlx::query("UPDATE events SET next_attempt_at = now() WHERE id = $1").bind(id).execute(&app.db.pool).await.unwrap();
+    sqlx::query("UPDATE events SET next_attempt_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
     let claim = runs::claim(&app.db.pool, id, "w1", Duration::from_secs(60)).await.unwrap().unwrap();
-    let dead = Outcome::Fail { state: EventState::DeadLettered, class: ledger_domain::ErrorClass::Transient, error: "gave up".into() };
+    let dead = Outcome::Fail {
+        state: EventState::DeadLettered,
+        class: ledger_domain::ErrorClass::Transient,
+        error: "gave up".into(),
+    };
     assert!(runs::finish(&app.db.pool, id, claim.lease_token, &dead).await.unwrap());
     let audit = runs::attempts(&app.db.pool, t.id, id).await.unwrap();
     let outcomes: Vec<_> = audit.iter().map(|a| a.outcome.clone().unwrap_or_default()).collect();

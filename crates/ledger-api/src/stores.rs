@@ -1,0 +1,118 @@
+//! Operator routes for store bindings: pair a store with its pairing code (`POST /api/v1/stores/pair`)
+//! and disconnect one from the ledger side (`POST /api/v1/stores/{tenant_id}/disconnect`; nothing is
+//! sent to Magento, whose later webhooks then answer 401).
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ledger_domain::TenantId;
+use ledger_magento::PairError;
+use ledger_magento::pairing::{self, PairingError};
+use ledger_store::tenants;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::ingest::require_json;
+use crate::operator::Operator;
+use crate::{ApiError, AppState};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PairBody {
+    pairing_code: String,
+    magento_base_url: String,
+}
+
+pub async fn pair(
+    _: Operator,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    require_json(&headers)?;
+    let body: PairBody = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("expected {{\"pairing_code\", \"magento_base_url\"}}: {e}")))?;
+    let ledger_url = ledger_base_url(&state, &headers);
+    let result = pairing::pair_store(
+        &state.pool,
+        &state.keyring,
+        &state.outbound.clients,
+        &ledger_url,
+        &body.pairing_code,
+        &body.magento_base_url,
+    )
+    .await;
+    match result {
+        Ok(paired) => {
+            state.forget_keys(paired.tenant.tenant_id());
+            let mut out = json!({
+                "tenant_id": paired.tenant.id,
+                "status": paired.tenant.magento_connection_status,
+                "rotated": paired.rotated,
+            });
+            if let Some(e) = paired.ping_error {
+                out["warning"] = json!(format!("paired, but the store did not answer the first ping: {e}"));
+            }
+            Ok((StatusCode::CREATED, Json(out)).into_response())
+        }
+        Err(PairingError::Store(e)) => Err(e.into()),
+        Err(e) => Ok(pairing_problem(&e)),
+    }
+}
+
+/// A failed pairing as problem+json: 422 for what the merchant typed, 502 for what the store answered.
+fn pairing_problem(e: &PairingError) -> Response {
+    let status = match e {
+        PairingError::InvalidUrl | PairingError::EmptyCode => StatusCode::UNPROCESSABLE_ENTITY,
+        PairingError::Pair(PairError::CodeRejected { .. } | PairError::BadRequest { .. } | PairError::Refused(_)) => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        PairingError::PublicUrl | PairingError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        PairingError::Pair(_) => StatusCode::BAD_GATEWAY,
+    };
+    let body = json!({
+        "type": format!("/problems/{}", e.code()),
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "detail": e.to_string(),
+        "code": e.code(),
+    });
+    let mut response = (status, Json(body)).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/problem+json"));
+    response
+}
+
+pub async fn disconnect(
+    _: Operator,
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let tenant: TenantId = tenant.parse().map_err(|_| ApiError::NotFound("no such tenant"))?;
+    if !tenants::revoke(&state.pool, tenant).await? {
+        return Err(ApiError::NotFound("no such tenant"));
+    }
+    state.forget_keys(tenant);
+    tracing::info!(tenant_id = %tenant, "binding revoked by an operator");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The URL Magento will call: `server.public_url`, else the scheme and host this request came in on
+/// (honouring `X-Forwarded-Proto`/`X-Forwarded-Host` from a TLS-terminating proxy), else the bound address.
+pub fn ledger_base_url(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(url) = &state.outbound.public_url {
+        return url.clone();
+    }
+    let get = |name: &str| {
+        headers.get(name).and_then(|v| v.to_str().ok()).map(|v| v.split(',').next().unwrap_or("").trim().to_owned())
+    };
+    let host = get("x-forwarded-host").or_else(|| get("host")).filter(|h| !h.is_empty());
+    match host {
+        Some(host) => {
+            let proto =
+                get("x-forwarded-proto").filter(|p| p == "https" || p == "http").unwrap_or_else(|| "http".into());
+            format!("{proto}://{host}")
+        }
+        None => state.outbound.bind_url.clone(),
+    }
+}

@@ -1,0 +1,51 @@
+//! The outbound side built from configuration: the SSRF policy, the one guarded HTTP client, and the
+//! per-tenant Magento clients. With `dev.simulators`, sage-sim and magento-sim start in-process and
+//! loopback is allowed so the ledger can reach them.
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use ledger_magento::{GuardedHttp, MagentoClients, OutboundPolicy, TokioResolver};
+use ledger_store::{Keyring, PgPool};
+
+use crate::config::Config;
+
+pub fn policy(config: &Config) -> OutboundPolicy {
+    OutboundPolicy {
+        allow_http: config.outbound.allow_http,
+        allow_cidrs: config.outbound.allow_cidrs.clone(),
+        connect_timeout: Duration::from_secs(5),
+        timeout: Duration::from_secs(20),
+        ..OutboundPolicy::default()
+    }
+}
+
+pub fn clients(config: &Config, pool: &PgPool, keyring: Arc<Keyring>) -> anyhow::Result<MagentoClients> {
+    let http =
+        GuardedHttp::new(policy(config), Arc::new(TokioResolver)).context("building the outbound HTTP client")?;
+    Ok(MagentoClients::new(pool.clone(), keyring, http, ledger_domain::clock::system_clock()))
+}
+
+/// The simulators started by `dev.simulators`; held only to keep them running, they stop when dropped.
+pub struct DevSimulators {
+    _sage: sage_sim::RunningSim,
+    _magento: magento_sim::RunningSim,
+}
+
+impl DevSimulators {
+    /// Starts both simulators on free loopback ports and rewires `config` to use them.
+    pub async fn start(config: &mut Config) -> anyhow::Result<Self> {
+        let loopback = "127.0.0.1:0".parse().context("loopback address")?;
+        let sage = sage_sim::spawn(sage_sim::SimConfig { auto_approve: true, ..Default::default() }, loopback).await?;
+        let magento = magento_sim::spawn(magento_sim::SimConfig::default(), loopback).await?;
+        let base = sage.base_url();
+        config.sage.authorize_url = format!("{base}/oauth2/auth/central").parse()?;
+        config.sage.token_url = format!("{base}/token").parse()?;
+        config.sage.api_base = format!("{base}/v3.1").parse()?;
+        config.outbound.allow_http = true;
+        config.outbound.allow_cidrs.push("127.0.0.0/8".parse()?);
+        tracing::warn!(sage_sim = %base, magento_sim = %magento.base_url(),
+            "dev.simulators is on: Sage and the demo store are simulated, and loopback http is allowed");
+        Ok(Self { _sage: sage, _magento: magento })
+    }
+}
