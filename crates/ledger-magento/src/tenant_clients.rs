@@ -19,13 +19,16 @@ pub enum ClientError {
     BadUrl(TenantId),
 }
 
+/// A client with the key version and store URL it was built for.
+type Cached = (i32, String, MagentoClient);
+
 #[derive(Clone)]
 pub struct MagentoClients {
     pool: PgPool,
     keyring: Arc<Keyring>,
     http: GuardedHttp,
     clock: SharedClock,
-    cache: Arc<RwLock<HashMap<TenantId, (i32, String, MagentoClient)>>>,
+    cache: Arc<RwLock<HashMap<TenantId, Cached>>>,
 }
 
 impl MagentoClients {
