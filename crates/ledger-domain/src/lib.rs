@@ -3,6 +3,7 @@ pub mod clock;
 pub mod envelope;
 pub mod error_class;
 pub mod ids;
+pub mod money;
 pub mod state;
 
 pub use clock::{Clock, SharedClock, SystemClock};

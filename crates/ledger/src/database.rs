@@ -13,6 +13,8 @@ use crate::config::Config;
 
 pub struct Database {
     pub pool: PgPool,
+    /// The URL the pool connects to (contains credentials when the configuration does).
+    pub url: SecretString,
     pub keyring: Arc<Keyring>,
     /// The private cluster, when no URL was configured.
     pub cluster: Option<Cluster>,
@@ -35,7 +37,7 @@ impl Database {
         };
         let pool = db::connect(&url, &settings).await.context("connecting to the database")?;
         let keyring = Arc::new(keyring(config, cluster.is_some())?);
-        Ok(Self { pool, keyring, cluster })
+        Ok(Self { pool, url: SecretString::from(url), keyring, cluster })
     }
 
     /// Closes the pool; with `stop_cluster` (only `serve` passes it), also stops the private cluster

@@ -32,6 +32,8 @@ enum Command {
     },
     /// Apply the ledger's and apalis-postgres's migrations.
     Migrate,
+    /// Print the database URL in use (the private cluster's when none is configured), e.g. for psql.
+    DbUrl,
     /// Manage Magento tenants.
     Tenant {
         #[command(subcommand)]
@@ -94,6 +96,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             db.close(false).await;
             result?;
             println!("migrations applied");
+            Ok(())
+        }
+        Command::DbUrl => {
+            let db = database::Database::open(&config).await?;
+            println!("{}", secrecy::ExposeSecret::expose_secret(&db.url));
+            db.close(false).await;
             Ok(())
         }
         Command::Tenant { command } => {

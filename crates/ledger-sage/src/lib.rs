@@ -1,0 +1,9 @@
+//! The ledger's side of the Sage Accounting v3.1 wire (spec `sage-api.md`): token responses, error
+//! arrays and their classes, and Sage's decimal strings. The HTTP client, token custody and rate budgets
+//! build on these in the Sage connection work.
+pub mod decimal;
+pub mod errors;
+pub mod token;
+
+pub use errors::{SageError, SageErrorItem};
+pub use token::TokenResponse;
