@@ -142,3 +142,49 @@ async fn callbacks_wait_out_a_store_outage_and_arrive_in_order() {
     let inv = row(&rows, "invoice", invoice).unwrap();
     assert_eq!(inv["provider_reference"], "PAID", "the newest status is the one Magento keeps");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_401_from_magento_marks_the_connection_token_revoked() {
+    let processor = Scripted::default().on("customer.upserted", Outcome::synced("sage-contact-{entity}", None));
+    let app = TestApp::spawn_with(app_options(processor, 0)).await;
+    let sim = sim().await;
+    let tenant_id: ledger_domain::TenantId = paired(&app, &sim).await.parse().unwrap();
+    // Someone re-pairs the store with other credentials: our key no longer opens it.
+    let code = crate::magento::pairing_code(&app, &sim).await;
+    let repair = app
+        .http
+        .post(format!("{}/rest/V1/byte8/setup/pair", sim.base_url()))
+        .json(&json!({"pairing_code": code, "tenant_id": "other-tenant", "byte8_api_key": "byte8_lk_other",
+                      "ledger_base_url": "http://127.0.0.1:9"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(repair.status().is_success());
+    let secret = ledger_store::tenants::secret(&app.db.pool, &app.keyring, tenant_id).await.unwrap().unwrap();
+    let tenant =
+        test_support::TestTenant { id: tenant_id, api_key: ledger_magento::ApiKey::from_secret(secret.api_key) };
+    let resp = app.post_event(&tenant, "customer.upserted", "customer.upserted:3", &test_support::envelope(3)).await;
+    assert_eq!(resp.status(), 202);
+    eventually("the connection is marked token_revoked", Duration::from_secs(20), || async {
+        let status: String = sqlx::query_scalar("SELECT magento_connection_status FROM tenants WHERE id = $1")
+            .bind(tenant_id.0)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+        (status == "token_revoked").then_some(())
+    })
+    .await;
+    let tile: Value = app
+        .http
+        .get(format!("{}/v1/tile/health", app.base_url))
+        .bearer_auth(tenant.token())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tile["tenant"]["magento_connection_status"], "token_revoked");
+    let state: String = sqlx::query_scalar("SELECT state FROM callbacks").fetch_one(&app.db.pool).await.unwrap();
+    assert!(state == "pending" || state == "delivering", "kept for a retry once the store is paired again: {state}");
+}
