@@ -49,6 +49,15 @@ pub struct ClusterOptions {
     pub data_dir: PathBuf,
     /// Trade durability for speed (tests): fsync and synchronous_commit off.
     pub fast_unsafe: bool,
+    /// Refuse to run (a production deployment must name its database).
+    pub production: bool,
+}
+
+impl ClusterOptions {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        let production = std::env::var("LEDGER_ENV").is_ok_and(|v| v.eq_ignore_ascii_case("production"));
+        Self { data_dir: data_dir.into(), fast_unsafe: false, production }
+    }
 }
 
 /// A running private cluster. Dropping it does nothing; call [`Cluster::stop`] to stop a cluster this
@@ -65,10 +74,11 @@ pub struct Cluster {
 impl Cluster {
     /// Attaches to the cluster in `opts.data_dir`, initialising and starting it when needed.
     pub fn ensure(opts: &ClusterOptions) -> Result<Self, ClusterError> {
-        if std::env::var("LEDGER_ENV").is_ok_and(|v| v.eq_ignore_ascii_case("production")) {
+        if opts.production {
             return Err(ClusterError::Production);
         }
-        let bin = find_binaries().ok_or(ClusterError::NoBinaries)?;
+        let bin = find_binaries(std::env::var_os("PATH"), Path::new("/usr/lib/postgresql"))
+            .ok_or(ClusterError::NoBinaries)?;
         let run_as = unprivileged_user()?;
         let requested = absolute(&opts.data_dir)?;
         let data_dir = match run_as {
@@ -159,6 +169,11 @@ impl Cluster {
         self.run("pg_ctl", &["stop", "-w", "-m", "fast", "-D", path_str(&self.data_dir)]).map(|_| ())
     }
 
+    /// Stops the cluster whoever started it (operators and test clean-up).
+    pub fn force_stop(&self) -> Result<(), ClusterError> {
+        self.run("pg_ctl", &["stop", "-w", "-m", "fast", "-D", path_str(&self.data_dir)]).map(|_| ())
+    }
+
     fn initdb(&self) -> Result<(), ClusterError> {
         make_private_dir(&self.data_dir, self.run_as)?;
         self.run(
@@ -230,16 +245,16 @@ fn short_hash(p: &Path) -> String {
     hex::encode(&Sha256::digest(p.as_os_str().as_encoded_bytes())[..6])
 }
 
-/// The first directory holding `initdb`, `pg_ctl` and `postgres`: PATH first, then the newest
-/// `/usr/lib/postgresql/<version>/bin`.
-fn find_binaries() -> Option<PathBuf> {
+/// The first directory holding `initdb`, `pg_ctl` and `postgres`: `path` (PATH) first, then the newest
+/// `<lib_root>/<version>/bin`.
+pub fn find_binaries(path: Option<std::ffi::OsString>, lib_root: &Path) -> Option<PathBuf> {
     let has_all = |d: &Path| ["initdb", "pg_ctl", "postgres"].iter().all(|b| d.join(b).is_file());
-    if let Some(path) = std::env::var_os("PATH")
+    if let Some(path) = path
         && let Some(dir) = std::env::split_paths(&path).find(|d| has_all(d))
     {
         return Some(dir);
     }
-    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
+    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir(lib_root)
         .ok()?
         .filter_map(Result::ok)
         .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin"))))

@@ -119,10 +119,25 @@ pub struct Admin {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("configuration: {0}")]
+    #[error("{}", describe(.0))]
     Figment(#[from] Box<figment::Error>),
     #[error("configuration key `{key}`: {message}")]
     Invalid { key: &'static str, message: String },
+}
+
+/// One line per problem: the key (lower-case, dotted), what is wrong, and where the value came from.
+fn describe(errors: &figment::Error) -> String {
+    errors
+        .clone()
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".").to_lowercase();
+            let source = e.metadata.as_ref().map(|m| m.name.to_string()).unwrap_or_default();
+            let key = if key.is_empty() { "configuration".to_owned() } else { format!("configuration key `{key}`") };
+            if source.is_empty() { format!("{key}: {}", e.kind) } else { format!("{key}: {} (from {source})", e.kind) }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl Config {

@@ -26,17 +26,21 @@ impl Database {
             max_connections: config.database.max_connections,
             acquire_timeout: Duration::from_millis(config.database.acquire_timeout_ms),
         };
+        // Checked before connecting, so a missing key is reported even when the database is down.
+        let keyring = Arc::new(keyring(config, config.database.url.is_none())?);
         let (url, cluster) = match &config.database.url {
             Some(url) => (url.expose_secret().to_owned(), None),
             None => {
-                let opts = ClusterOptions { data_dir: config.database.data_dir.clone(), fast_unsafe: false };
+                let opts = ClusterOptions::new(config.database.data_dir.clone());
                 let cluster = tokio::task::spawn_blocking(move || Cluster::ensure(&opts)).await??;
                 db::create_database_if_missing(&cluster.admin_url(), cluster::DB_NAME).await?;
                 (cluster.url(cluster::DB_NAME), Some(cluster))
             }
         };
         let pool = db::connect(&url, &settings).await.context("connecting to the database")?;
-        let keyring = Arc::new(keyring(config, cluster.is_some())?);
+        if config.database.migrate_on_start {
+            db::migrate(&pool).await.context("migrating the database")?;
+        }
         Ok(Self { pool, url: SecretString::from(url), keyring, cluster })
     }
 

@@ -5,7 +5,6 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::ValueEnum;
 use ledger_api::{ApiConfig, AppState, Outbound, Readiness};
-use ledger_store::db;
 use ledger_worker::{ReceiveOnly, WorkerConfig};
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
@@ -47,9 +46,6 @@ pub async fn run(mut config: Config, role: Role) -> anyhow::Result<()> {
 }
 
 async fn serve(config: &Config, database: &Database, role: Role) -> anyhow::Result<()> {
-    if config.database.migrate_on_start {
-        db::migrate(&database.pool).await.context("migrating the database")?;
-    }
     let shutdown = CancellationToken::new();
     tokio::spawn(signal_on(shutdown.clone()));
 

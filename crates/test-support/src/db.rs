@@ -73,7 +73,11 @@ async fn init_server() -> Server {
             (url, Box::new(for_db))
         }
         _ => {
-            let opts = ClusterOptions { data_dir: target_dir().join("ledger-test-pg").join("data"), fast_unsafe: true };
+            let opts = ClusterOptions {
+                fast_unsafe: true,
+                production: false,
+                ..ClusterOptions::new(target_dir().join("ledger-test-pg").join("data"))
+            };
             let cluster = tokio::task::spawn_blocking(move || Cluster::ensure(&opts))
                 .await
                 .expect("cluster task")

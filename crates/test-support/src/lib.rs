@@ -26,3 +26,19 @@ where
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
+
+/// An HTTP client for tests (installs the rustls provider reqwest is built without).
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("http client")
+}
+
+/// A child process killed (SIGKILL) and reaped when dropped, so a failing test leaves nothing running.
+pub struct ChildGuard(pub std::process::Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -1,30 +1,20 @@
 //! Two real `ledger` processes on one database: a worker killed with SIGKILL after claiming an event and
 //! before finishing it; another process runs the event again, once.
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use ledger_domain::TenantId;
 use ledger_magento::ApiKey;
 use ledger_store::{Keyring, tenants};
 use secrecy::{ExposeSecret, SecretString};
-use test_support::{TestDb, TestTenant, envelope, eventually};
-
-/// Kills the process when dropped, so a failing test leaves nothing running.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use test_support::{ChildGuard, TestDb, TestTenant, envelope, eventually, http_client};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn spawn_ledger(db: &TestDb, key: &SecretString, port: u16, extra: &[(&str, &str)], log: &str) -> Proc {
+fn spawn_ledger(db: &TestDb, key: &SecretString, port: u16, extra: &[(&str, &str)], log: &str) -> ChildGuard {
     let log_file = std::fs::File::create(std::env::temp_dir().join(log)).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ledger"));
     cmd.args(["serve", "--role", "all"])
@@ -40,7 +30,7 @@ fn spawn_ledger(db: &TestDb, key: &SecretString, port: u16, extra: &[(&str, &str
     for (k, v) in extra {
         cmd.env(k, v);
     }
-    Proc(cmd.spawn().expect("start ledger"))
+    ChildGuard(cmd.spawn().expect("start ledger"))
 }
 
 async fn wait_ready(http: &reqwest::Client, port: u16) {
@@ -53,7 +43,6 @@ async fn wait_ready(http: &reqwest::Client, port: u16) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_mid_run_hands_the_event_to_another_process_once() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let db = TestDb::new().await;
     let key = Keyring::generate_key();
     let keyring = Keyring::new(&BTreeMap::from([("k1".to_owned(), key.clone())]), None).unwrap();
@@ -61,7 +50,7 @@ async fn a_worker_killed_mid_run_hands_the_event_to_another_process_once() {
     tenants::create(&db.pool, &keyring, tenant.id, "crash", &SecretString::from(tenant.api_key.expose()))
         .await
         .unwrap();
-    let http = reqwest::Client::new();
+    let http = http_client();
 
     let port_a = free_port();
     let mut a =
