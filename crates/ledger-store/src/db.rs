@@ -109,6 +109,14 @@ pub async fn purge_expired_jti(pool: &PgPool) -> Result<u64, StoreError> {
         .rows_affected())
 }
 
-pub fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(200 * u64::from(attempt.min(10)))
+/// Deletes apalis triggers that finished more than an hour ago; the event rows are the record.
+pub async fn purge_finished_tasks(pool: &PgPool) -> Result<u64, StoreError> {
+    Ok(sqlx::query(
+        "DELETE FROM apalis.jobs WHERE job_type = $1 AND status IN ('Done', 'Failed', 'Killed')
+           AND COALESCE(done_at, run_at) < now() - interval '1 hour'",
+    )
+    .bind(crate::EVENT_QUEUE)
+    .execute(pool)
+    .await?
+    .rows_affected())
 }

@@ -5,5 +5,5 @@ pub mod handler;
 pub mod pool;
 pub mod processor;
 
-pub use pool::{WorkerConfig, run};
+pub use pool::{WorkerConfig, maintenance, run};
 pub use processor::{EventProcessor, ReceiveOnly};

@@ -85,7 +85,6 @@ pub async fn run(
 async fn background_loops(pool: PgPool, config: WorkerConfig, shutdown: CancellationToken) {
     let mut reconcile = tokio::time::interval(config.reconcile_interval);
     let mut beat = tokio::time::interval(config.heartbeat_interval);
-    let mut cleanup = tokio::time::interval(Duration::from_secs(60));
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -97,11 +96,28 @@ async fn background_loops(pool: PgPool, config: WorkerConfig, shutdown: Cancella
             _ = beat.tick() => if let Err(e) = health::heartbeat(&pool, &config.worker_id).await {
                 tracing::warn!(error = %e, "heartbeat failed");
             },
-            _ = cleanup.tick() => match db::purge_expired_jti(&pool).await {
-                Ok(n) if n > 0 => tracing::debug!(purged = n, "expired jti purged"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "jti cleanup failed"),
-            },
+        }
+    }
+}
+
+/// Housekeeping every process runs, whatever its role: expired JWT ids and finished apalis triggers
+/// (the event rows keep the history) are deleted once a minute.
+pub async fn maintenance(pool: PgPool, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tick.tick() => {}
+        }
+        match db::purge_expired_jti(&pool).await {
+            Ok(n) if n > 0 => tracing::debug!(purged = n, "expired jti purged"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "jti cleanup failed"),
+        }
+        match db::purge_finished_tasks(&pool).await {
+            Ok(n) if n > 0 => tracing::debug!(purged = n, "finished triggers purged"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "trigger cleanup failed"),
         }
     }
 }

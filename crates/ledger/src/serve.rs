@@ -82,6 +82,7 @@ async fn serve(config: &Config, database: &Database, role: Role) -> anyhow::Resu
         .with_context(|| format!("binding server.bind = {}", config.server.bind))?;
     tracing::info!(addr = %listener.local_addr()?, public_url = %config.public_url(), ?role, "listening");
 
+    let maintenance = tokio::spawn(ledger_worker::maintenance(database.pool.clone(), shutdown.clone()));
     let worker = runs_worker.then(|| {
         let wc = WorkerConfig {
             worker_id: worker_id.clone(),
@@ -113,6 +114,7 @@ async fn serve(config: &Config, database: &Database, role: Role) -> anyhow::Resu
             Err(e) => tracing::error!(error = %e, "worker pool panicked"),
         }
     }
+    let _ = maintenance.await;
     served.context("serving HTTP")?;
     tracing::info!("stopped");
     Ok(())

@@ -123,3 +123,28 @@ async fn a_retry_is_scheduled_with_its_own_trigger_and_dead_letters_at_the_end()
     assert_eq!(outcomes, ["pending", "dead_lettered"]);
     assert_eq!(audit[0].error_class.as_deref(), Some("transient"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn housekeeping_drops_expired_jtis_and_old_finished_triggers_only() {
+    let app = TestApp::spawn().await;
+    let t = app.create_tenant("shop").await;
+    for i in 1..=2u64 {
+        assert_eq!(
+            app.post_event(&t, "invoice.created", &format!("invoice.created:{i}"), &envelope(i)).await.status(),
+            202
+        );
+    }
+    sqlx::query("UPDATE jwt_replay SET expires_at = now() - interval '2 minutes' WHERE jti IN (SELECT jti FROM jwt_replay LIMIT 1)")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(ledger_store::db::purge_expired_jti(&app.db.pool).await.unwrap(), 1);
+    assert_eq!(app.count("jwt_replay").await, 1, "live jtis stay");
+    sqlx::query("UPDATE apalis.jobs SET status = 'Done', done_at = now() - interval '2 hours' WHERE id IN (SELECT id FROM apalis.jobs LIMIT 1)")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(ledger_store::db::purge_finished_tasks(&app.db.pool).await.unwrap(), 1);
+    assert_eq!(app.task_count().await, 1, "pending triggers stay");
+    assert_eq!(app.count("events").await, 2, "event rows are the record and stay");
+}
