@@ -1,6 +1,6 @@
 //! Measures canonical GET throughput (fresh JWT per request) and outbox drain throughput.
 //!
-//! `cargo run --release -p magento-sim --example bench [-- SECONDS CONCURRENCY]`
+//! `cargo run --release -p magento-sim --example magento_bench [-- SECONDS CONCURRENCY]`
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,6 +1,6 @@
 //! Release-mode bench: the same invoice-creation load as `ledger sage-sim bench`, against an in-process simulator.
 //!
-//! `cargo run --release -p sage-sim --example bench -- [REQUESTS] [CONNECTIONS]`
+//! `cargo run --release -p sage-sim --example sage_bench -- [REQUESTS] [CONNECTIONS]`
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
