@@ -94,10 +94,13 @@ async fn post(
     job: &CallbackJob,
     state: &SyncState,
 ) -> Result<(), (bool, String)> {
-    let client = clients.get(tenant, &job.magento_base_url).await.map_err(|e| (true, e.to_string()))?;
+    let client =
+        clients.get(tenant, &job.magento_base_url, job.key_version).await.map_err(|e| (true, e.to_string()))?;
     match client.post_sync_state(state).await {
         Ok(()) => {
-            if let Err(e) = tenants::set_connection_status(pool, tenant, "active").await {
+            if job.magento_connection_status != "active"
+                && let Err(e) = tenants::set_connection_status(pool, tenant, "active").await
+            {
                 tracing::warn!(error = %e, "could not update the connection status");
             }
             Ok(())

@@ -40,15 +40,16 @@ impl MagentoClients {
         &self.http
     }
 
-    /// The client for `tenant`'s store at `base_url`, rebuilt when the key version or URL changed.
-    pub async fn get(&self, tenant: TenantId, base_url: &str) -> Result<MagentoClient, ClientError> {
-        let secret = tenants::secret(&self.pool, &self.keyring, tenant).await?.ok_or(ClientError::NotPaired(tenant))?;
+    /// The client for `tenant`'s store at `base_url` under key `key_version`: from the cache when it
+    /// matches, else built from the stored (decrypted) key.
+    pub async fn get(&self, tenant: TenantId, base_url: &str, key_version: i32) -> Result<MagentoClient, ClientError> {
         if let Some((version, url, client)) = self.cache.read().unwrap_or_else(|p| p.into_inner()).get(&tenant)
-            && *version == secret.key_version
+            && *version == key_version
             && url == base_url
         {
             return Ok(client.clone());
         }
+        let secret = tenants::secret(&self.pool, &self.keyring, tenant).await?.ok_or(ClientError::NotPaired(tenant))?;
         let client = self.build(tenant, base_url, &TenantKeys::derive(secret.api_key.expose_secret()))?;
         self.cache
             .write()

@@ -55,6 +55,9 @@ pub struct CallbackJob {
     pub skip_reason: Option<String>,
     pub error_code: Option<String>,
     pub magento_base_url: String,
+    /// The tenant's key version and connection status when claimed (cache key; skip no-op updates).
+    pub key_version: i32,
+    pub magento_connection_status: String,
 }
 
 /// Claims up to `limit` due callbacks. A callback waits while an earlier one for the same entity and
@@ -83,7 +86,7 @@ pub async fn claim_due(pool: &PgPool, limit: i64, lease: Duration) -> Result<Vec
           WHERE c.id = next.id AND t.id = c.tenant_id
          RETURNING c.id, c.tenant_id, c.lease_token, c.attempt, c.entity_type, c.magento_entity_id, c.provider,
                    c.sync_status, c.provider_entity_id, c.provider_reference, c.skip_reason, c.error_code,
-                   t.magento_base_url",
+                   t.magento_base_url, t.key_version, t.magento_connection_status",
     )
     .bind(limit)
     .bind(lease.as_secs_f64())
