@@ -39,8 +39,9 @@ pub async fn verify(
     let mut keys = state.tenant_keys(tenant, false).await?.ok_or(ApiError::Unauthorized("unknown tenant"))?;
     let claims = match verify_outbound(token, &keys.keys.outbound, &tenant_str, now, skew) {
         Ok(c) => c,
-        // The key may have been rotated (re-pairing) since it was cached: reload once and retry.
-        Err(JwtError::Signature) if !keys.is_fresh() => {
+        // The key may have been rotated (re-pairing, possibly through another process) since it was
+        // cached: reload once and retry, so a rotation never costs the store a dead-lettered event.
+        Err(JwtError::Signature) => {
             keys = state.tenant_keys(tenant, true).await?.ok_or(ApiError::Unauthorized("unknown tenant"))?;
             verify_outbound(token, &keys.keys.outbound, &tenant_str, now, skew).map_err(reject)?
         }

@@ -119,12 +119,6 @@ pub struct CachedKeys {
     fetched: Instant,
 }
 
-impl CachedKeys {
-    pub fn is_fresh(&self) -> bool {
-        self.fetched.elapsed() < Duration::from_secs(1)
-    }
-}
-
 /// Derived keys are cheap to cache and safe to serve stale: the ingest transaction re-checks the key
 /// version and the binding status, so a revoked or re-keyed tenant is refused whatever the cache says.
 #[derive(Default)]

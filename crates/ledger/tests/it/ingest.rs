@@ -146,3 +146,33 @@ async fn an_optional_provider_query_parameter_is_ignored() {
         .unwrap();
     assert_eq!(resp.status(), 202);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_rotated_by_another_process_is_picked_up_at_once() {
+    let app = TestApp::spawn().await;
+    let old = app.create_tenant("shop").await;
+    assert_eq!(
+        app.post_event(&old, "invoice.created", "invoice.created:1", &envelope(1)).await.status(),
+        202,
+        "caches the key"
+    );
+    // Another process re-pairs the store: new api_key, key_version 2; this process's cache is not told.
+    let new_key = ledger_magento::ApiKey::generate();
+    ledger_store::tenants::record_pairing(
+        &app.db.pool,
+        &app.keyring,
+        old.id,
+        "shop",
+        "https://shop.example",
+        &secrecy::SecretString::from(new_key.expose()),
+    )
+    .await
+    .unwrap();
+    let new = test_support::TestTenant { id: old.id, api_key: new_key };
+    assert_eq!(app.post_event(&new, "invoice.created", "invoice.created:2", &envelope(2)).await.status(), 202);
+    assert_eq!(
+        app.post_event(&old, "invoice.created", "invoice.created:3", &envelope(3)).await.status(),
+        401,
+        "the old key is dead"
+    );
+}
