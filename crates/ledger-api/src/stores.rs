@@ -100,8 +100,12 @@ pub async fn disconnect(
 /// The URL Magento will call: `server.public_url`, else the scheme and host this request came in on
 /// (honouring `X-Forwarded-Proto`/`X-Forwarded-Host` from a TLS-terminating proxy), else the bound address.
 pub fn ledger_base_url(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(url) = &state.outbound.public_url {
-        return url.clone();
+    derive_base_url(state.outbound.public_url.as_deref(), &state.outbound.bind_url, headers)
+}
+
+fn derive_base_url(public_url: Option<&str>, bind_url: &str, headers: &HeaderMap) -> String {
+    if let Some(url) = public_url {
+        return url.to_owned();
     }
     let get = |name: &str| {
         headers.get(name).and_then(|v| v.to_str().ok()).map(|v| v.split(',').next().unwrap_or("").trim().to_owned())
@@ -113,6 +117,47 @@ pub fn ledger_base_url(state: &AppState, headers: &HeaderMap) -> String {
                 get("x-forwarded-proto").filter(|p| p == "https" || p == "http").unwrap_or_else(|| "http".into());
             format!("{proto}://{host}")
         }
-        None => state.outbound.bind_url.clone(),
+        None => bind_url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn the_url_magento_calls() {
+        let bind = "http://127.0.0.1:8080";
+        assert_eq!(
+            derive_base_url(Some("https://ledger.example"), bind, &headers(&[("host", "x")])),
+            "https://ledger.example"
+        );
+        assert_eq!(derive_base_url(None, bind, &headers(&[])), bind);
+        assert_eq!(
+            derive_base_url(None, bind, &headers(&[("host", "ledger.internal:8080")])),
+            "http://ledger.internal:8080"
+        );
+        let proxied = headers(&[
+            ("host", "10.0.0.5:8080"),
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-host", "ledger.example"),
+        ]);
+        assert_eq!(derive_base_url(None, bind, &proxied), "https://ledger.example");
+        let odd = headers(&[("host", "ledger.example"), ("x-forwarded-proto", "gopher")]);
+        assert_eq!(
+            derive_base_url(None, bind, &odd),
+            "http://ledger.example",
+            "only http or https is taken from the proxy"
+        );
     }
 }
