@@ -1,10 +1,10 @@
 //! End-to-end tests of the ledger over real HTTP and a real Postgres (one binary, modules inside).
 mod callbacks;
 mod cli;
-mod crash;
 mod health;
 mod ingest;
 mod magento;
+mod processes;
 mod rejects;
 mod tile;
 mod tokens;

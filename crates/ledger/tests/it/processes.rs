@@ -1,5 +1,5 @@
-//! Two real `ledger` processes on one database: a worker killed with SIGKILL after claiming an event and
-//! before finishing it; another process runs the event again, once.
+//! Real `ledger` processes on one database: a worker killed with SIGKILL after claiming an event and
+//! before finishing it, which another process runs again, once; and an API process beside a worker process.
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -15,9 +15,13 @@ fn free_port() -> u16 {
 }
 
 fn spawn_ledger(db: &TestDb, key: &SecretString, port: u16, extra: &[(&str, &str)], log: &str) -> ChildGuard {
+    spawn_role(db, key, port, "all", extra, log)
+}
+
+fn spawn_role(db: &TestDb, key: &SecretString, port: u16, role: &str, extra: &[(&str, &str)], log: &str) -> ChildGuard {
     let log_file = std::fs::File::create(std::env::temp_dir().join(log)).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ledger"));
-    cmd.args(["serve", "--role", "all"])
+    cmd.args(["serve", "--role", role])
         .env_remove("DATABASE_URL")
         .env("LEDGER_DATABASE__URL", &db.url)
         .env("LEDGER_CRYPTO__KEYS__K1", key.expose_secret())
@@ -102,4 +106,49 @@ async fn a_worker_killed_mid_run_hands_the_event_to_another_process_once() {
     let attempt: i32 =
         sqlx::query_scalar("SELECT attempt FROM events WHERE id = $1").bind(id).fetch_one(&db.pool).await.unwrap();
     assert_eq!(attempt, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_and_worker_roles_split_across_processes() {
+    let db = TestDb::new().await;
+    let key = Keyring::generate_key();
+    let keyring = Keyring::new(&BTreeMap::from([("k1".to_owned(), key.clone())]), None).unwrap();
+    let tenant = TestTenant { id: TenantId::new(), api_key: ApiKey::generate() };
+    tenants::create(&db.pool, &keyring, tenant.id, "roles", &SecretString::from(tenant.api_key.expose()))
+        .await
+        .unwrap();
+    let http = http_client();
+    let (api_port, worker_port) = (free_port(), free_port());
+    let _api = spawn_role(&db, &key, api_port, "api", &[], "ledger-roles-api.log");
+    let _worker = spawn_role(&db, &key, worker_port, "worker", &[], "ledger-roles-worker.log");
+    wait_ready(&http, api_port).await;
+    wait_ready(&http, worker_port).await;
+    let api_ready: serde_json::Value =
+        http.get(format!("http://127.0.0.1:{api_port}/health/ready")).send().await.unwrap().json().await.unwrap();
+    assert!(api_ready["checks"].get("worker_heartbeat_age_s").is_none(), "the API role is not judged by a heartbeat");
+    let worker_ready: serde_json::Value =
+        http.get(format!("http://127.0.0.1:{worker_port}/health/ready")).send().await.unwrap().json().await.unwrap();
+    assert!(worker_ready["checks"]["worker_heartbeat_age_s"].is_number(), "the worker role is: {worker_ready}");
+    let on_worker = http
+        .post(format!("http://127.0.0.1:{worker_port}/webhooks/magento/{}/invoice.created", tenant.id))
+        .bearer_auth(tenant.token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(on_worker.status(), 404, "a worker process serves no webhooks");
+    let resp = http
+        .post(format!("http://127.0.0.1:{api_port}/webhooks/magento/{}/invoice.created", tenant.id))
+        .bearer_auth(tenant.token())
+        .header("content-type", "application/json")
+        .header("idempotency-key", "invoice.created:1")
+        .body(envelope(1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    eventually("the worker process runs the event", Duration::from_secs(30), || async {
+        let state: String = sqlx::query_scalar("SELECT state FROM events").fetch_one(&db.pool).await.unwrap();
+        (state == "received").then_some(())
+    })
+    .await;
 }
