@@ -7,6 +7,7 @@ mod ingest;
 mod magento;
 mod processes;
 mod rejects;
+mod shapes;
 mod tile;
 mod tokens;
 mod worker;
