@@ -29,8 +29,12 @@ impl Tenant {
     }
 }
 
-const COLUMNS: &str =
-    "id, name, status, key_version, magento_base_url, magento_connection_status, created_at, revoked_at";
+/// The columns of [`Tenant`], as a literal so every query stays a static string.
+macro_rules! tenant_columns {
+    () => {
+        "id, name, status, key_version, magento_base_url, magento_connection_status, created_at, revoked_at"
+    };
+}
 
 fn context(id: TenantId) -> String {
     format!("tenant:{id}:api_key")
@@ -45,24 +49,29 @@ pub async fn create(
     api_key: &SecretString,
 ) -> Result<Tenant, StoreError> {
     let enc = keyring.encrypt(api_key.expose_secret().as_bytes(), &context(id));
-    let sql = format!("INSERT INTO tenants (id, name, api_key_enc) VALUES ($1, $2, $3) RETURNING {COLUMNS}");
-    sqlx::query_as::<_, Tenant>(sqlx::AssertSqlSafe(sql))
-        .bind(id.0)
-        .bind(name)
-        .bind(enc)
-        .fetch_one(pool)
-        .await
-        .map_err(|e| crate::error::on_constraint(e, "tenants_pkey", StoreError::Conflict("tenant already exists")))
+    sqlx::query_as::<_, Tenant>(concat!(
+        "INSERT INTO tenants (id, name, api_key_enc) VALUES ($1, $2, $3) RETURNING ",
+        tenant_columns!()
+    ))
+    .bind(id.0)
+    .bind(name)
+    .bind(enc)
+    .fetch_one(pool)
+    .await
+    .map_err(|e| crate::error::on_constraint(e, "tenants_pkey", StoreError::Conflict("tenant already exists")))
 }
 
 pub async fn get(pool: &PgPool, id: TenantId) -> Result<Option<Tenant>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM tenants WHERE id = $1");
-    Ok(sqlx::query_as::<_, Tenant>(sqlx::AssertSqlSafe(sql)).bind(id.0).fetch_optional(pool).await?)
+    Ok(sqlx::query_as::<_, Tenant>(concat!("SELECT ", tenant_columns!(), " FROM tenants WHERE id = $1"))
+        .bind(id.0)
+        .fetch_optional(pool)
+        .await?)
 }
 
 pub async fn list(pool: &PgPool) -> Result<Vec<Tenant>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM tenants ORDER BY created_at, id");
-    Ok(sqlx::query_as::<_, Tenant>(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?)
+    Ok(sqlx::query_as::<_, Tenant>(concat!("SELECT ", tenant_columns!(), " FROM tenants ORDER BY created_at, id"))
+        .fetch_all(pool)
+        .await?)
 }
 
 /// What a request needs to verify a tenant's tokens.
@@ -99,8 +108,10 @@ pub async fn revoke(pool: &PgPool, id: TenantId) -> Result<bool, StoreError> {
 
 /// Finds the tenant paired with the store at `magento_base_url` (for re-pairing).
 pub async fn find_by_magento_url(pool: &PgPool, magento_base_url: &str) -> Result<Option<Tenant>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM tenants WHERE magento_base_url = $1");
-    Ok(sqlx::query_as::<_, Tenant>(sqlx::AssertSqlSafe(sql)).bind(magento_base_url).fetch_optional(pool).await?)
+    Ok(sqlx::query_as::<_, Tenant>(concat!("SELECT ", tenant_columns!(), " FROM tenants WHERE magento_base_url = $1"))
+        .bind(magento_base_url)
+        .fetch_optional(pool)
+        .await?)
 }
 
 /// Records a successful pairing: a new tenant, or a new api_key for an existing one (key rotation,
@@ -114,29 +125,29 @@ pub async fn record_pairing(
     api_key: &SecretString,
 ) -> Result<Tenant, StoreError> {
     let enc = keyring.encrypt(api_key.expose_secret().as_bytes(), &context(id));
-    let sql = format!(
+    sqlx::query_as::<_, Tenant>(concat!(
         "INSERT INTO tenants (id, name, api_key_enc, magento_base_url)
          VALUES ($1, $2, $3, $4)
          ON CONFLICT (id) DO UPDATE
             SET api_key_enc = EXCLUDED.api_key_enc, key_version = tenants.key_version + 1,
                 magento_base_url = EXCLUDED.magento_base_url, status = 'active', revoked_at = NULL,
                 magento_connection_status = 'pending', updated_at = now()
-         RETURNING {COLUMNS}"
-    );
-    sqlx::query_as::<_, Tenant>(sqlx::AssertSqlSafe(sql))
-        .bind(id.0)
-        .bind(name)
-        .bind(enc)
-        .bind(magento_base_url)
-        .fetch_one(pool)
-        .await
-        .map_err(|e| {
-            crate::error::on_constraint(
-                e,
-                "tenants_magento_base_url",
-                StoreError::Conflict("another tenant is paired with this store"),
-            )
-        })
+         RETURNING ",
+        tenant_columns!()
+    ))
+    .bind(id.0)
+    .bind(name)
+    .bind(enc)
+    .bind(magento_base_url)
+    .fetch_one(pool)
+    .await
+    .map_err(|e| {
+        crate::error::on_constraint(
+            e,
+            "tenants_magento_base_url",
+            StoreError::Conflict("another tenant is paired with this store"),
+        )
+    })
 }
 
 /// `pending` → `active` after a ping, `token_revoked` when Magento answers 401.
