@@ -20,13 +20,9 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("the service is busy or its database is unavailable; try again shortly")]
     Unavailable,
+    /// Logged in full, answered as an opaque 500.
     #[error("internal error")]
-    Internal(#[source] anyhow_like::Error),
-}
-
-/// A boxed error for the opaque 500 path, without pulling anyhow into the library.
-pub mod anyhow_like {
-    pub type Error = Box<dyn std::error::Error + Send + Sync>;
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl ApiError {
