@@ -206,6 +206,17 @@ pub fn envelope(entity: u64) -> String {
 }
 
 impl TestApp {
+    /// `GET /v1/tile/health` as the module's admin tile calls it, with a fresh token of `tenant`.
+    pub async fn tile(&self, tenant: &TestTenant) -> reqwest::Response {
+        self.http
+            .get(format!("{}/v1/tile/health", self.base_url))
+            .bearer_auth(tenant.token())
+            .header("accept", "application/json")
+            .send()
+            .await
+            .expect("send")
+    }
+
     /// `POST /api/v1/stores/pair` as an operator.
     pub async fn pair(&self, code: &str, magento_base_url: &str) -> reqwest::Response {
         self.http

@@ -37,6 +37,28 @@ fn spawn_role(db: &TestDb, key: &SecretString, port: u16, role: &str, extra: &[(
     ChildGuard(cmd.spawn().expect("start ledger"))
 }
 
+/// A database, the keyring key the processes share, and a tenant created with it.
+async fn setup(name: &str) -> (TestDb, SecretString, TestTenant) {
+    let db = TestDb::new().await;
+    let key = Keyring::generate_key();
+    let keyring = Keyring::new(&BTreeMap::from([("k1".to_owned(), key.clone())]), None).unwrap();
+    let tenant = TestTenant { id: TenantId::new(), api_key: ApiKey::generate() };
+    tenants::create(&db.pool, &keyring, tenant.id, name, &SecretString::from(tenant.api_key.expose())).await.unwrap();
+    (db, key, tenant)
+}
+
+/// `invoice.created` for entity 1, signed like the module, to the process on `port`.
+async fn post_invoice(http: &reqwest::Client, port: u16, tenant: &TestTenant) -> reqwest::Response {
+    http.post(format!("http://127.0.0.1:{port}/webhooks/magento/{}/invoice.created", tenant.id))
+        .bearer_auth(tenant.token())
+        .header("content-type", "application/json")
+        .header("idempotency-key", "invoice.created:1")
+        .body(envelope(1))
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn wait_ready(http: &reqwest::Client, port: u16) {
     eventually("ledger ready", Duration::from_secs(60), || async {
         let r = http.get(format!("http://127.0.0.1:{port}/health/ready")).send().await.ok()?;
@@ -47,28 +69,14 @@ async fn wait_ready(http: &reqwest::Client, port: u16) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_mid_run_hands_the_event_to_another_process_once() {
-    let db = TestDb::new().await;
-    let key = Keyring::generate_key();
-    let keyring = Keyring::new(&BTreeMap::from([("k1".to_owned(), key.clone())]), None).unwrap();
-    let tenant = TestTenant { id: TenantId::new(), api_key: ApiKey::generate() };
-    tenants::create(&db.pool, &keyring, tenant.id, "crash", &SecretString::from(tenant.api_key.expose()))
-        .await
-        .unwrap();
+    let (db, key, tenant) = setup("crash").await;
     let http = http_client();
 
     let port_a = free_port();
     let mut a =
         spawn_ledger(&db, &key, port_a, &[("LEDGER_WORKER__STALL_AFTER_CLAIM_MS", "600000")], "ledger-crash-a.log");
     wait_ready(&http, port_a).await;
-    let resp = http
-        .post(format!("http://127.0.0.1:{port_a}/webhooks/magento/{}/invoice.created", tenant.id))
-        .bearer_auth(tenant.token())
-        .header("content-type", "application/json")
-        .header("idempotency-key", "invoice.created:1")
-        .body(envelope(1))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_invoice(&http, port_a, &tenant).await;
     assert_eq!(resp.status(), 202);
     let id: uuid::Uuid =
         resp.json::<serde_json::Value>().await.unwrap()["sync_run_id"].as_str().unwrap().parse().unwrap();
@@ -110,13 +118,7 @@ async fn a_worker_killed_mid_run_hands_the_event_to_another_process_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_and_worker_roles_split_across_processes() {
-    let db = TestDb::new().await;
-    let key = Keyring::generate_key();
-    let keyring = Keyring::new(&BTreeMap::from([("k1".to_owned(), key.clone())]), None).unwrap();
-    let tenant = TestTenant { id: TenantId::new(), api_key: ApiKey::generate() };
-    tenants::create(&db.pool, &keyring, tenant.id, "roles", &SecretString::from(tenant.api_key.expose()))
-        .await
-        .unwrap();
+    let (db, key, tenant) = setup("roles").await;
     let http = http_client();
     let (api_port, worker_port) = (free_port(), free_port());
     let _api = spawn_role(&db, &key, api_port, "api", &[], "ledger-roles-api.log");
@@ -136,15 +138,7 @@ async fn api_and_worker_roles_split_across_processes() {
         .await
         .unwrap();
     assert_eq!(on_worker.status(), 404, "a worker process serves no webhooks");
-    let resp = http
-        .post(format!("http://127.0.0.1:{api_port}/webhooks/magento/{}/invoice.created", tenant.id))
-        .bearer_auth(tenant.token())
-        .header("content-type", "application/json")
-        .header("idempotency-key", "invoice.created:1")
-        .body(envelope(1))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_invoice(&http, api_port, &tenant).await;
     assert_eq!(resp.status(), 202);
     eventually("the worker process runs the event", Duration::from_secs(30), || async {
         let state: String = sqlx::query_scalar("SELECT state FROM events").fetch_one(&db.pool).await.unwrap();

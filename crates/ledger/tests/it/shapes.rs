@@ -19,16 +19,7 @@ async fn json_shapes_clients_read() {
     accepted["sync_run_id"] = Value::from("[uuid]");
     insta::assert_snapshot!("accepted", pretty(&accepted));
 
-    let tile: Value = app
-        .http
-        .get(format!("{}/v1/tile/health", app.base_url))
-        .bearer_auth(t.token())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tile: Value = app.tile(&t).await.json().await.unwrap();
     insta::assert_snapshot!("tile", pretty(&tile));
 
     let unknown: Value =

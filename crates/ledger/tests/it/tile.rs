@@ -1,16 +1,6 @@
 //! The admin health tile's counts come from the data; disconnect from either side revokes the binding.
 use serde_json::Value;
-use test_support::{TestApp, TestTenant, envelope};
-
-async fn tile(app: &TestApp, t: &TestTenant) -> reqwest::Response {
-    app.http
-        .get(format!("{}/v1/tile/health", app.base_url))
-        .bearer_auth(t.token())
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap()
-}
+use test_support::{TestApp, envelope};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tile_counts_match_events_seeded_in_every_state() {
@@ -45,7 +35,7 @@ async fn tile_counts_match_events_seeded_in_every_state() {
         .unwrap();
     assert_eq!(app.post_event(&other, "invoice.created", "invoice.created:x", &envelope(5)).await.status(), 202);
 
-    let resp = tile(&app, &t).await;
+    let resp = app.tile(&t).await;
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["sync"]["pending_count"], 2, "{body}");
@@ -77,7 +67,7 @@ async fn disconnect_from_magento_revokes_the_binding() {
     assert_eq!(resp.status(), 204);
     let resp = app.post_event(&t, "invoice.created", "invoice.created:1", &envelope(1)).await;
     assert_eq!(resp.status(), 401, "webhooks after disconnect are refused");
-    let body: Value = tile(&app, &t).await.json().await.unwrap();
+    let body: Value = app.tile(&t).await.json().await.unwrap();
     assert_eq!(body["binding"]["status"], "revoked");
 }
 
