@@ -40,28 +40,50 @@ impl ErrorClass {
     }
 }
 
-/// The retry schedule of event runs: exponential from 10 s, capped at one hour, then dead letter.
-#[derive(Clone, Copy, Debug)]
+/// One retry schedule type for everything the ledger retries, with separate parameters per kind of
+/// work: exponential from `base`, capped at `cap`, until `max_attempts`. Delays are deterministic;
+/// callers spread them with [`RetryPolicy::jittered`] and a random fraction of their own.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RetryPolicy {
     pub max_attempts: i32,
     pub base: Duration,
     pub cap: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self { max_attempts: 8, base: Duration::from_secs(10), cap: Duration::from_secs(3600) }
-    }
+    /// Share of a delay that jitter may add or remove (0.0 to 1.0).
+    pub jitter: f64,
 }
 
 impl RetryPolicy {
-    /// Delay before attempt `attempt + 1`, or `None` when `attempt` was the last one allowed.
+    /// Event runs: 10 s doubling to an hour, 34 attempts: about 25 hours, so a Sage outage of hours
+    /// never dead-letters a backlog.
+    pub const fn events() -> Self {
+        Self { max_attempts: 34, base: Duration::from_secs(10), cap: Duration::from_secs(3600), jitter: 0.2 }
+    }
+
+    /// Sync-state callbacks to Magento: 2 s doubling to an hour, 60 attempts: about two days (the
+    /// store's chip stays `pending` meanwhile, so we keep trying longer than for events).
+    pub const fn callbacks() -> Self {
+        Self { max_attempts: 60, base: Duration::from_secs(2), cap: Duration::from_secs(3600), jitter: 0.1 }
+    }
+
+    /// Delay before attempt `attempt + 1`, or `None` when `class` is not retried or `attempt` was the
+    /// last one allowed. A provider's hint (`Retry-After`) is honoured when longer than the backoff.
     pub fn next_delay(&self, class: ErrorClass, attempt: i32, hint: Option<Duration>) -> Option<Duration> {
         if !class.is_retryable() || attempt >= self.max_attempts {
             return None;
         }
-        let exp = self.base.saturating_mul(1u32 << attempt.clamp(0, 16) as u32 >> 1);
+        let exp = self.base.saturating_mul(1u32 << (attempt.clamp(1, 17) - 1) as u32);
         Some(exp.min(self.cap).max(hint.unwrap_or_default()))
+    }
+
+    /// `delay` moved by up to `jitter` of itself; `unit` is a random number in `[0, 1)`.
+    pub fn jittered(&self, delay: Duration, unit: f64) -> Duration {
+        let factor = 1.0 + self.jitter.clamp(0.0, 1.0) * (2.0 * unit.clamp(0.0, 1.0) - 1.0);
+        delay.mul_f64(factor.max(0.0))
+    }
+
+    /// The time from the first failure to the last attempt, without jitter or hints.
+    pub fn total_span(&self) -> Duration {
+        (1..self.max_attempts).filter_map(|a| self.next_delay(ErrorClass::Transient, a, None)).sum()
     }
 }
 
@@ -71,7 +93,7 @@ mod tests {
 
     #[test]
     fn schedule_grows_and_stops() {
-        let p = RetryPolicy::default();
+        let p = RetryPolicy::events();
         assert_eq!(p.next_delay(ErrorClass::Transient, 1, None), Some(Duration::from_secs(10)));
         assert_eq!(p.next_delay(ErrorClass::Transient, 2, None), Some(Duration::from_secs(20)));
         assert_eq!(p.next_delay(ErrorClass::Transient, 3, None), Some(Duration::from_secs(40)));
@@ -79,8 +101,24 @@ mod tests {
             p.next_delay(ErrorClass::RateLimited, 1, Some(Duration::from_secs(30))),
             Some(Duration::from_secs(30))
         );
-        assert_eq!(p.next_delay(ErrorClass::Transient, 8, None), None);
+        assert_eq!(p.next_delay(ErrorClass::Transient, 12, None), Some(Duration::from_secs(3600)));
+        assert_eq!(p.next_delay(ErrorClass::Transient, p.max_attempts, None), None);
         assert_eq!(p.next_delay(ErrorClass::Validation, 1, None), None);
-        assert_eq!(p.next_delay(ErrorClass::Transient, 7, None), Some(Duration::from_secs(640)));
+    }
+
+    #[test]
+    fn event_retries_outlast_a_day_and_callbacks_outlast_events() {
+        let day = Duration::from_secs(24 * 3600);
+        assert!(RetryPolicy::events().total_span() >= day, "{:?}", RetryPolicy::events().total_span());
+        assert!(RetryPolicy::callbacks().total_span() > RetryPolicy::events().total_span());
+    }
+
+    #[test]
+    fn jitter_stays_within_its_share() {
+        let p = RetryPolicy::events();
+        let d = Duration::from_secs(100);
+        assert_eq!(p.jittered(d, 0.5), d);
+        assert_eq!(p.jittered(d, 0.0), Duration::from_secs(80));
+        assert!(p.jittered(d, 0.999) <= Duration::from_secs(120));
     }
 }

@@ -8,6 +8,6 @@ pub mod state;
 
 pub use clock::{Clock, SharedClock, SystemClock};
 pub use envelope::{Envelope, EnvelopeError, EventName};
-pub use error_class::ErrorClass;
+pub use error_class::{ErrorClass, RetryPolicy};
 pub use ids::{IdempotencyKey, IdempotencyKeyError, TenantId};
 pub use state::EventState;
