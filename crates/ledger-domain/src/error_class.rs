@@ -14,6 +14,9 @@ pub enum ErrorClass {
     Auth,
     /// Authenticated but not allowed.
     Permission,
+    /// The provider's subscription lapsed (Sage: 401 with `(MSE)`): the binding is suspended and its
+    /// work parked until the merchant renews; never an attempt burned.
+    Subscription,
     /// The data was refused; retrying the same data cannot help.
     Validation,
     /// The referenced entity does not exist.
@@ -29,6 +32,7 @@ impl ErrorClass {
             Self::RateLimited => "rate_limited",
             Self::Auth => "auth",
             Self::Permission => "permission",
+            Self::Subscription => "subscription",
             Self::Validation => "validation",
             Self::NotFound => "not_found",
             Self::Internal => "internal",

@@ -9,5 +9,8 @@ pub mod state;
 pub use clock::{Clock, SharedClock, SystemClock};
 pub use envelope::{Envelope, EnvelopeError, EventName};
 pub use error_class::{ErrorClass, RetryPolicy};
-pub use ids::{IdempotencyKey, IdempotencyKeyError, TenantId};
+pub use ids::{
+    Currency, CurrencyError, IdempotencyKey, IdempotencyKeyError, MagentoEntityId, MagentoEntityIdError, SageBusinessId,
+    SageBusinessIdError, TenantId,
+};
 pub use state::EventState;

@@ -42,7 +42,7 @@ impl SageError {
 
     pub fn class(&self) -> ErrorClass {
         match self.status {
-            401 if self.is_subscription_lapsed() => ErrorClass::Permission,
+            401 if self.is_subscription_lapsed() => ErrorClass::Subscription,
             401 => ErrorClass::Auth,
             403 => ErrorClass::Permission,
             404 => ErrorClass::NotFound,

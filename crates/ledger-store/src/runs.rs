@@ -183,7 +183,7 @@ fn callback_error_code(class: ErrorClass) -> &'static str {
     match class {
         ErrorClass::Transient => "provider",
         ErrorClass::RateLimited => "rate_limited",
-        ErrorClass::Auth | ErrorClass::Permission => "auth",
+        ErrorClass::Auth | ErrorClass::Permission | ErrorClass::Subscription => "auth",
         ErrorClass::Validation => "validation",
         ErrorClass::NotFound => "not_found",
         ErrorClass::Internal => "internal",

@@ -40,7 +40,7 @@ fn the_983_invoice_is_what_our_money_rules_compute() {
 fn error_arrays_parse_and_classify() {
     let cases = [
         ("error_tax_amount_required.json", 422, "RecordInvalid", ErrorClass::Validation),
-        ("error_mse.json", 401, "AuthorizationFailure", ErrorClass::Permission),
+        ("error_mse.json", 401, "AuthorizationFailure", ErrorClass::Subscription),
         ("error_multi_user_access_denied.json", 403, "MultiUserAccessDenied", ErrorClass::Permission),
         ("error_unexpected.json", 500, "UnexpectedError", ErrorClass::Transient),
     ];
