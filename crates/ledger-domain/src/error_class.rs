@@ -26,6 +26,17 @@ pub enum ErrorClass {
 }
 
 impl ErrorClass {
+    pub const ALL: [ErrorClass; 8] = [
+        Self::Transient,
+        Self::RateLimited,
+        Self::Auth,
+        Self::Permission,
+        Self::Subscription,
+        Self::Validation,
+        Self::NotFound,
+        Self::Internal,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Transient => "transient",
@@ -43,6 +54,8 @@ impl ErrorClass {
         matches!(self, Self::Transient | Self::RateLimited | Self::Internal)
     }
 }
+
+crate::text_enum::text_enum!(ErrorClass, "error class");
 
 /// One retry schedule type for everything the ledger retries, with separate parameters per kind of
 /// work: exponential from `base`, capped at `cap`, until `max_attempts`. Delays are deterministic;
@@ -85,6 +98,19 @@ impl RetryPolicy {
         delay.mul_f64(factor.max(0.0))
     }
 
+    /// [`next_delay`](Self::next_delay) spread by jitter (`unit` is a random number in `[0, 1)`), never
+    /// shorter than the provider's hint.
+    pub fn next_delay_jittered(
+        &self,
+        class: ErrorClass,
+        attempt: i32,
+        hint: Option<Duration>,
+        unit: f64,
+    ) -> Option<Duration> {
+        let delay = self.next_delay(class, attempt, hint)?;
+        Some(self.jittered(delay, unit).max(hint.unwrap_or_default()))
+    }
+
     /// The time from the first failure to the last attempt, without jitter or hints.
     pub fn total_span(&self) -> Duration {
         (1..self.max_attempts).filter_map(|a| self.next_delay(ErrorClass::Transient, a, None)).sum()
@@ -124,5 +150,8 @@ mod tests {
         assert_eq!(p.jittered(d, 0.5), d);
         assert_eq!(p.jittered(d, 0.0), Duration::from_secs(80));
         assert!(p.jittered(d, 0.999) <= Duration::from_secs(120));
+        let hint = Some(Duration::from_secs(30));
+        assert_eq!(p.next_delay_jittered(ErrorClass::RateLimited, 1, hint, 0.0), hint, "a hint is a floor");
+        assert_eq!(p.next_delay_jittered(ErrorClass::Auth, 1, None, 0.5), None);
     }
 }

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 /// A ledger tenant: one paired Magento install (the JWT `sub` and the webhook path segment).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::Type), sqlx(transparent))]
 #[serde(transparent)]
 pub struct TenantId(pub Uuid);
 

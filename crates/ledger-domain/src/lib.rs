@@ -1,16 +1,25 @@
-//! Pure domain types of the ledger: identifiers, the Magento event envelope, sync states and error classes.
+//! Pure domain types of the ledger: identifiers, the Magento event envelope, sync states, error classes,
+//! and the processor seam between the worker and the sync engine.
 pub mod clock;
 pub mod envelope;
 pub mod error_class;
 pub mod ids;
 pub mod money;
+pub mod processing;
 pub mod state;
+pub mod sync;
+mod text_enum;
 
 pub use clock::{Clock, SharedClock, SystemClock};
 pub use envelope::{Envelope, EnvelopeError, EventName};
 pub use error_class::{ErrorClass, RetryPolicy};
 pub use ids::{
-    Currency, CurrencyError, IdempotencyKey, IdempotencyKeyError, MagentoEntityId, MagentoEntityIdError, SageBusinessId,
-    SageBusinessIdError, TenantId,
+    Currency, CurrencyError, IdempotencyKey, IdempotencyKeyError, MagentoEntityId, MagentoEntityIdError,
+    SageBusinessId, SageBusinessIdError, TenantId,
 };
-pub use state::EventState;
+pub use processing::{
+    ClaimedEvent, EventProcessor, ProviderDetail, ReceiveOnly, RunFailure, RunOutcome, RunResult, SageErrorDetail,
+};
+pub use state::{CallbackState, EventState};
+pub use sync::{CallbackErrorCode, SyncReport, SyncStatus};
+pub use text_enum::UnknownVariant;

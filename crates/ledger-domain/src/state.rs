@@ -1,8 +1,8 @@
-//! The sync state of one event run; the event row is the one authority for it.
-use std::fmt;
-use std::str::FromStr;
-
+//! Delivery states: of one event run (the event row is the one authority for it) and of one
+//! sync-state callback to Magento.
 use serde::{Deserialize, Serialize};
+
+use crate::text_enum::text_enum;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -49,19 +49,50 @@ impl EventState {
     }
 }
 
-impl fmt::Display for EventState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+text_enum!(EventState, "event state");
+
+/// Where one sync-state callback to Magento stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallbackState {
+    /// Waiting for its turn (behind an older callback of the same entity) or for its next attempt.
+    Pending,
+    /// Claimed by a dispatcher under a lease.
+    Delivering,
+    /// Magento answered 2xx.
+    Delivered,
+    /// Refused for good or out of attempts; waiting for an operator.
+    DeadLettered,
+}
+
+impl CallbackState {
+    pub const ALL: [CallbackState; 4] = [Self::Pending, Self::Delivering, Self::Delivered, Self::DeadLettered];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivering => "delivering",
+            Self::Delivered => "delivered",
+            Self::DeadLettered => "dead_lettered",
+        }
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("unknown event state `{0}`")]
-pub struct UnknownState(pub String);
+text_enum!(CallbackState, "callback state");
 
-impl FromStr for EventState {
-    type Err = UnknownState;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|e| e.as_str() == s).ok_or_else(|| UnknownState(s.to_owned()))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_round_trip_through_their_column_text() {
+        for s in EventState::ALL {
+            assert_eq!(s.as_str().parse::<EventState>().unwrap(), s);
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        for s in CallbackState::ALL {
+            assert_eq!(s.as_str().parse::<CallbackState>().unwrap(), s);
+        }
+        assert!("done".parse::<EventState>().is_err());
     }
 }

@@ -65,7 +65,7 @@ pub async fn run(pool: PgPool, clients: MagentoClients, config: CallbackConfig, 
 }
 
 async fn deliver_one(pool: &PgPool, clients: &MagentoClients, config: &CallbackConfig, job: CallbackJob) {
-    let tenant = TenantId(job.tenant_id);
+    let tenant = job.tenant_id;
     let span = tracing::info_span!("callback", callback_id = job.id, tenant_id = %tenant, attempt = job.attempt);
     let outcome = match body(&job) {
         Some(state) => post(pool, clients, tenant, &job, &state).instrument(span.clone()).await,
@@ -128,11 +128,10 @@ fn body(job: &CallbackJob) -> Option<SyncState> {
         "product" => SyncEntityType::Product,
         _ => return None,
     };
-    let sync_status = match job.sync_status.as_str() {
-        "synced" => SyncStatus::Synced,
-        "skipped" => SyncStatus::Skipped,
-        "failed" => SyncStatus::Failed,
-        _ => return None,
+    let sync_status = match job.sync_status {
+        ledger_domain::SyncStatus::Synced => SyncStatus::Synced,
+        ledger_domain::SyncStatus::Skipped => SyncStatus::Skipped,
+        ledger_domain::SyncStatus::Failed => SyncStatus::Failed,
     };
     Some(SyncState {
         entity_type,

@@ -65,7 +65,11 @@ type GateFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub trait CallGate: Send + Sync + 'static {
     /// Waits until a call of `kind` for `business` may start (bounded: a gate answers a refusal rather
     /// than waiting for long), and returns the permit to hold during the call.
-    fn admit<'a>(&'a self, business: &'a SageBusinessId, kind: CallKind) -> GateFuture<'a, Result<GatePermit, GateRefusal>>;
+    fn admit<'a>(
+        &'a self,
+        business: &'a SageBusinessId,
+        kind: CallKind,
+    ) -> GateFuture<'a, Result<GatePermit, GateRefusal>>;
 
     /// Sage answered 429 for `business`, with its `Retry-After` when present.
     fn throttled<'a>(&'a self, business: &'a SageBusinessId, retry_after: Option<Duration>) -> GateFuture<'a, ()>;

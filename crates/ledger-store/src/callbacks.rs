@@ -3,27 +3,38 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use ledger_domain::{CallbackErrorCode, CallbackState, EventName, SyncReport, SyncStatus, TenantId};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::StoreError;
-use crate::runs::SyncReport;
 
-/// Records the callback for event `event_id`'s terminal outcome, on the caller's transaction.
+/// The event a callback reports on: its entity type comes from the event name.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CallbackEntity {
+    pub tenant_id: TenantId,
+    pub event_id: Uuid,
+    pub name: EventName,
+    pub magento_entity_id: i64,
+}
+
+/// Records the callback for a terminal outcome of `entity`'s event, on the caller's transaction.
 pub(crate) async fn enqueue(
     conn: &mut PgConnection,
-    event_id: Uuid,
-    status: &str,
+    entity: &CallbackEntity,
+    status: SyncStatus,
     report: &SyncReport,
-    error_code: Option<&str>,
+    error_code: Option<CallbackErrorCode>,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO callbacks (tenant_id, event_id, entity_type, magento_entity_id, sync_status,
                                 provider_entity_id, provider_reference, skip_reason, error_code)
-         SELECT tenant_id, id, split_part(event_name, '.', 1), magento_entity_id, $2, $3, $4, $5, $6
-           FROM events WHERE id = $1",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
-    .bind(event_id)
+    .bind(entity.tenant_id)
+    .bind(entity.event_id)
+    .bind(entity.name.entity_type())
+    .bind(entity.magento_entity_id)
     .bind(status)
     .bind(clip(&report.provider_entity_id))
     .bind(clip(&report.provider_reference))
@@ -43,13 +54,13 @@ fn clip(v: &Option<String>) -> Option<String> {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CallbackJob {
     pub id: i64,
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     pub lease_token: i64,
     pub attempt: i32,
     pub entity_type: String,
     pub magento_entity_id: i64,
     pub provider: String,
-    pub sync_status: String,
+    pub sync_status: SyncStatus,
     pub provider_entity_id: Option<String>,
     pub provider_reference: Option<String>,
     pub skip_reason: Option<String>,
@@ -104,9 +115,9 @@ pub enum Delivery {
 /// Records how delivering `id` under `lease_token` went; false when the lease was lost meanwhile.
 pub async fn record(pool: &PgPool, id: i64, lease_token: i64, delivery: &Delivery) -> Result<bool, StoreError> {
     let (state, delay, error) = match delivery {
-        Delivery::Delivered => ("delivered", None, None),
-        Delivery::Retry { delay, error } => ("pending", Some(delay.as_secs_f64()), Some(error.as_str())),
-        Delivery::DeadLettered { error } => ("dead_lettered", None, Some(error.as_str())),
+        Delivery::Delivered => (CallbackState::Delivered, None, None),
+        Delivery::Retry { delay, error } => (CallbackState::Pending, Some(delay.as_secs_f64()), Some(error.as_str())),
+        Delivery::DeadLettered { error } => (CallbackState::DeadLettered, None, Some(error.as_str())),
     };
     let done = sqlx::query(
         "UPDATE callbacks
@@ -130,22 +141,22 @@ pub struct CallbackRow {
     pub id: i64,
     pub entity_type: String,
     pub magento_entity_id: i64,
-    pub sync_status: String,
+    pub sync_status: SyncStatus,
     pub provider_entity_id: Option<String>,
-    pub state: String,
+    pub state: CallbackState,
     pub attempt: i32,
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub delivered_at: Option<DateTime<Utc>>,
 }
 
-pub async fn list_for_tenant(pool: &PgPool, tenant: ledger_domain::TenantId) -> Result<Vec<CallbackRow>, StoreError> {
+pub async fn list_for_tenant(pool: &PgPool, tenant: TenantId) -> Result<Vec<CallbackRow>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT id, entity_type, magento_entity_id, sync_status, provider_entity_id, state, attempt, last_error,
                 created_at, delivered_at
            FROM callbacks WHERE tenant_id = $1 ORDER BY id",
     )
-    .bind(tenant.0)
+    .bind(tenant)
     .fetch_all(pool)
     .await?)
 }

@@ -8,7 +8,7 @@ use apalis_core::task::builder::TaskBuilder;
 use apalis_core::task::task_id::TaskId;
 use apalis_postgres::PgTask;
 use chrono::{DateTime, Utc};
-use ledger_domain::{Envelope, EventName, EventState, IdempotencyKey, TenantId};
+use ledger_domain::{Envelope, ErrorClass, EventName, EventState, IdempotencyKey, TenantId};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -91,15 +91,14 @@ pub async fn ingest(
             tx.commit().await?;
             return Ok(Accepted::New(id));
         }
-        let existing: Option<(Uuid, String, DateTime<Utc>)> = sqlx::query_as(
+        let existing: Option<(Uuid, EventState, DateTime<Utc>)> = sqlx::query_as(
             "SELECT id, state, received_at FROM events WHERE tenant_id = $1 AND dedup_key = $2 FOR UPDATE",
         )
-        .bind(event.tenant_id.0)
+        .bind(event.tenant_id)
         .bind(event.key.as_str())
         .fetch_optional(&mut *tx)
         .await?;
         let Some((previous, state, received_at)) = existing else { continue };
-        let state: EventState = state.parse().map_err(|_| StoreError::Conflict("unknown event state"))?;
         if !state.allows_rerun() && received_at > Utc::now() - window {
             tx.commit().await?;
             return Ok(Accepted::Duplicate(previous));
@@ -132,7 +131,7 @@ async fn consume_jti(
          SELECT $1, $2, $3 FROM tenants WHERE id = $1 AND key_version = $4 AND (status = 'active' OR NOT $5)
          ON CONFLICT DO NOTHING",
     )
-    .bind(tenant.0)
+    .bind(tenant)
     .bind(&token.jti)
     .bind(token.expires_at)
     .bind(token.key_version)
@@ -162,17 +161,18 @@ async fn insert_event(
 ) -> Result<bool, StoreError> {
     let payload = serde_json::to_value(e.envelope).map_err(|_| StoreError::Conflict("envelope not serialisable"))?;
     let inserted: Option<Uuid> = sqlx::query_scalar(
-        "INSERT INTO events (id, tenant_id, idempotency_key, dedup_key, rerun_of, event_name, magento_entity_id,
-                             website_id, store_id, occurred_at, payload, task_id)
-         VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+        "INSERT INTO events (id, tenant_id, idempotency_key, dedup_key, rerun_of, event_name, entity_type,
+                             magento_entity_id, website_id, store_id, occurred_at, payload, task_id)
+         VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (tenant_id, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING
          RETURNING id",
     )
     .bind(id)
-    .bind(e.tenant_id.0)
+    .bind(e.tenant_id)
     .bind(e.key.as_str())
     .bind(rerun_of)
-    .bind(e.name.as_str())
+    .bind(e.name)
+    .bind(e.name.entity_type())
     .bind(i64::try_from(e.envelope.magento_entity_id).unwrap_or(i64::MAX))
     .bind(i64::try_from(e.envelope.website_id).unwrap_or(i64::MAX))
     .bind(i64::try_from(e.envelope.store_id).unwrap_or(i64::MAX))
@@ -211,17 +211,19 @@ pub async fn push_many(conn: &mut PgConnection, tasks: Vec<PgTask>) -> Result<()
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
 pub struct EventRow {
     pub id: Uuid,
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     pub idempotency_key: String,
     pub rerun_of: Option<Uuid>,
-    pub event_name: String,
+    pub event_name: EventName,
     pub magento_entity_id: i64,
-    pub state: String,
+    pub state: EventState,
     pub attempt: i32,
     pub next_attempt_at: DateTime<Utc>,
     pub lease_token: i64,
-    pub last_error_class: Option<String>,
+    pub last_error_class: Option<ErrorClass>,
     pub last_error: Option<String>,
+    pub last_http_status: Option<i32>,
+    pub last_error_detail: Option<serde_json::Value>,
     pub received_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
 }
@@ -230,13 +232,13 @@ pub struct EventRow {
 macro_rules! event_columns {
     () => {
         "id, tenant_id, idempotency_key, rerun_of, event_name, magento_entity_id, state, attempt, next_attempt_at, \
-         lease_token, last_error_class, last_error, received_at, finished_at"
+         lease_token, last_error_class, last_error, last_http_status, last_error_detail, received_at, finished_at"
     };
 }
 
 pub async fn get(pool: &PgPool, tenant: TenantId, id: Uuid) -> Result<Option<EventRow>, StoreError> {
     Ok(sqlx::query_as(concat!("SELECT ", event_columns!(), " FROM events WHERE tenant_id = $1 AND id = $2"))
-        .bind(tenant.0)
+        .bind(tenant)
         .bind(id)
         .fetch_optional(pool)
         .await?)
@@ -248,7 +250,7 @@ pub async fn list_for_tenant(pool: &PgPool, tenant: TenantId, limit: i64) -> Res
         event_columns!(),
         " FROM events WHERE tenant_id = $1 ORDER BY received_at DESC, id LIMIT $2"
     ))
-    .bind(tenant.0)
+    .bind(tenant)
     .bind(limit)
     .fetch_all(pool)
     .await?)

@@ -1,22 +1,29 @@
-//! The worker side of an event row: claim under a lease with a fencing token, record the outcome by
-//! compare-and-set, and re-push triggers for due rows that lost theirs.
+//! The worker side of an event row: claim under a lease with a fencing token (one running run per
+//! entity), record the outcome by compare-and-set, and re-push triggers for due rows that lost theirs.
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use ledger_domain::{ErrorClass, EventState};
+use ledger_domain::{
+    CallbackErrorCode, ClaimedEvent, Envelope, EnvelopeError, ErrorClass, EventName, EventState, RunFailure,
+    RunOutcome, SyncReport, SyncStatus, TenantId,
+};
 use serde_json::Value;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::StoreError;
+use crate::callbacks::{self, CallbackEntity};
 use crate::events::{push, push_many, trigger};
+
+/// The index that lets one run per entity be `running` at a time.
+const ONE_RUNNING_PER_ENTITY: &str = "events_one_running_per_entity";
 
 /// A successful claim: the worker holds the event until `lease_expires_at`, and only with `lease_token`.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Claim {
     pub event_id: Uuid,
-    pub tenant_id: Uuid,
-    pub event_name: String,
+    pub tenant_id: TenantId,
+    pub event_name: EventName,
     pub magento_entity_id: i64,
     pub payload: Value,
     pub attempt: i32,
@@ -24,17 +31,35 @@ pub struct Claim {
     pub lease_expires_at: DateTime<Utc>,
 }
 
-/// Claims `event_id` if it is due, or if its previous holder's lease ran out.
+impl Claim {
+    /// The claimed event in domain types; the stored envelope is validated again on the way out.
+    pub fn event(&self) -> Result<ClaimedEvent, EnvelopeError> {
+        let body = serde_json::to_vec(&self.payload).map_err(|e| EnvelopeError::Json(e.to_string()))?;
+        Ok(ClaimedEvent {
+            event_id: self.event_id,
+            tenant_id: self.tenant_id,
+            name: self.event_name,
+            envelope: Envelope::parse(self.event_name, &body)?,
+            attempt: self.attempt,
+        })
+    }
+}
+
+/// Claims `event_id` if it is due, or if its previous holder's lease ran out, unless another run of
+/// the same entity is running (the event then waits; that run's finish triggers it again).
 pub async fn claim(pool: &PgPool, event_id: Uuid, worker: &str, lease: Duration) -> Result<Option<Claim>, StoreError> {
-    let lease_secs = lease.as_secs_f64();
-    let claim: Option<Claim> = sqlx::query_as(
+    let claimed = sqlx::query_as(
         "WITH claimed AS (
-             UPDATE events
+             UPDATE events e
                 SET state = 'running', attempt = attempt + 1, lease_token = lease_token + 1,
                     lease_expires_at = now() + make_interval(secs => $3), leased_by = $2, updated_at = now()
               WHERE id = $1
                 AND ((state = 'pending' AND next_attempt_at <= now())
                   OR (state = 'running' AND lease_expires_at < now()))
+                AND NOT EXISTS (SELECT 1 FROM events o
+                                 WHERE o.tenant_id = e.tenant_id AND o.entity_type = e.entity_type
+                                   AND o.magento_entity_id = e.magento_entity_id AND o.state = 'running'
+                                   AND o.id <> e.id)
              RETURNING id, tenant_id, event_name, magento_entity_id, payload, attempt, lease_token, lease_expires_at
          ), audit AS (
              INSERT INTO event_attempts (event_id, lease_token, attempt, worker)
@@ -45,182 +70,233 @@ pub async fn claim(pool: &PgPool, event_id: Uuid, worker: &str, lease: Duration)
     )
     .bind(event_id)
     .bind(worker)
-    .bind(lease_secs)
+    .bind(lease.as_secs_f64())
     .fetch_optional(pool)
-    .await?;
-    Ok(claim)
+    .await;
+    match claimed {
+        Ok(claim) => Ok(claim),
+        // A sibling was claimed concurrently (both saw none running): it runs, this one waits.
+        Err(sqlx::Error::Database(d)) if d.constraint() == Some(ONE_RUNNING_PER_ENTITY) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
-/// How a run ended.
+/// How a run ended, as the worker decided it: the processor's outcome, or its failure with the
+/// worker's retry decision.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    /// A terminal success state (`received`, `synced` or `skipped`); `synced` and `skipped` are reported
-    /// to Magento with what `sync` says.
-    Done { state: EventState, detail: Option<String>, sync: SyncReport },
+    /// A terminal success: `received`, or `synced`/`skipped`, which are reported to Magento.
+    Done(RunOutcome),
     /// Try again after `delay`.
-    Retry { class: ErrorClass, error: String, delay: Duration },
-    /// A terminal failure (`failed` or `dead_lettered`).
-    Fail { state: EventState, class: ErrorClass, error: String },
-}
-
-/// What Magento's sync-state callback carries besides the status.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SyncReport {
-    pub provider_entity_id: Option<String>,
-    pub provider_reference: Option<String>,
-    pub skip_reason: Option<String>,
+    Retry { failure: RunFailure, delay: Duration },
+    /// A terminal failure: `failed` (not retryable) or `dead_lettered` (attempts exhausted).
+    Fail { state: EventState, failure: RunFailure },
 }
 
 impl Outcome {
-    /// Processed, with nothing synced (no Sage mapping configured): no callback.
-    pub fn received(detail: impl Into<String>) -> Self {
-        Self::Done { state: EventState::Received, detail: Some(detail.into()), sync: SyncReport::default() }
-    }
-
-    pub fn synced(provider_entity_id: impl Into<String>, provider_reference: Option<String>) -> Self {
-        let sync =
-            SyncReport { provider_entity_id: Some(provider_entity_id.into()), provider_reference, skip_reason: None };
-        Self::Done { state: EventState::Synced, detail: None, sync }
-    }
-
-    pub fn skipped(reason: impl Into<String>) -> Self {
-        let reason = reason.into();
-        let sync = SyncReport { skip_reason: Some(reason.clone()), ..SyncReport::default() };
-        Self::Done { state: EventState::Skipped, detail: Some(reason), sync }
-    }
-
-    /// The sync-state callback this outcome produces: (status, report, error_code).
-    fn callback(&self) -> Option<(&'static str, SyncReport, Option<&'static str>)> {
+    /// The sync-state callback this outcome produces.
+    fn callback(&self) -> Option<(SyncStatus, SyncReport, Option<CallbackErrorCode>)> {
         match self {
-            Self::Done { state: EventState::Synced, sync, .. } => Some(("synced", sync.clone(), None)),
-            Self::Done { state: EventState::Skipped, sync, .. } => Some(("skipped", sync.clone(), None)),
-            Self::Done { .. } | Self::Retry { .. } => None,
-            Self::Fail { class, .. } => Some(("failed", SyncReport::default(), Some(callback_error_code(*class)))),
+            Self::Done(RunOutcome::Synced(report)) => Some((SyncStatus::Synced, report.clone(), None)),
+            Self::Done(RunOutcome::Skipped { reason }) => {
+                let report = SyncReport { skip_reason: Some(reason.clone()), ..SyncReport::default() };
+                Some((SyncStatus::Skipped, report, None))
+            }
+            Self::Done(RunOutcome::Received { .. }) | Self::Retry { .. } => None,
+            Self::Fail { failure, .. } => {
+                Some((SyncStatus::Failed, SyncReport::default(), Some(CallbackErrorCode::from(failure.class))))
+            }
         }
     }
 
-    fn state(&self) -> EventState {
+    pub fn state(&self) -> EventState {
         match self {
-            Self::Done { state, .. } | Self::Fail { state, .. } => *state,
+            Self::Done(RunOutcome::Synced(_)) => EventState::Synced,
+            Self::Done(RunOutcome::Skipped { .. }) => EventState::Skipped,
+            Self::Done(RunOutcome::Received { .. }) => EventState::Received,
+            Self::Fail { state, .. } => *state,
             Self::Retry { .. } => EventState::Pending,
         }
     }
 
-    fn class(&self) -> Option<ErrorClass> {
+    fn failure(&self) -> Option<&RunFailure> {
         match self {
-            Self::Done { .. } => None,
-            Self::Retry { class, .. } | Self::Fail { class, .. } => Some(*class),
+            Self::Done(_) => None,
+            Self::Retry { failure, .. } | Self::Fail { failure, .. } => Some(failure),
         }
     }
 
-    fn detail(&self) -> Option<&str> {
-        match self {
-            Self::Done { detail, .. } => detail.as_deref(),
-            Self::Retry { error, .. } | Self::Fail { error, .. } => Some(error),
-        }
+    /// What the audit trail says about the run.
+    fn detail(&self) -> Option<String> {
+        let detail = match self {
+            Self::Done(RunOutcome::Received { detail }) => detail.as_str(),
+            Self::Done(RunOutcome::Skipped { reason }) => reason.as_str(),
+            Self::Done(RunOutcome::Synced(_)) => return None,
+            Self::Retry { failure, .. } | Self::Fail { failure, .. } => failure.message.as_str(),
+        };
+        Some(detail.chars().take(2000).collect())
     }
 }
 
+/// What a finished run's row says about its entity.
+#[derive(Debug, sqlx::FromRow)]
+struct Finished {
+    tenant_id: TenantId,
+    event_name: EventName,
+    magento_entity_id: i64,
+}
+
 /// Records `outcome` if `lease_token` still holds the event. Returns false for a stale worker, whose
-/// outcome is dropped. A retry pushes its delayed trigger in the same transaction.
+/// outcome is dropped. In the same transaction: a retry pushes its delayed trigger, a synced, skipped
+/// or failed run writes its callback, and due runs of the same entity that waited for this one get
+/// triggers.
 pub async fn finish(pool: &PgPool, event_id: Uuid, lease_token: i64, outcome: &Outcome) -> Result<bool, StoreError> {
     let mut tx = pool.begin().await?;
-    let (delay, task) = match outcome {
-        Outcome::Retry { delay, .. } => {
-            let (task, id) = trigger(event_id, Some(*delay))?;
-            (Some(*delay), Some((task, id)))
-        }
-        _ => (None, None),
+    let retry = match outcome {
+        Outcome::Retry { delay, .. } => Some((*delay, trigger(event_id, Some(*delay))?)),
+        _ => None,
     };
-    let delay_secs = delay.map(|d| d.as_secs_f64());
-    let state = outcome.state();
-    let updated = sqlx::query(
+    let delay_secs = retry.as_ref().map(|(d, _)| d.as_secs_f64());
+    let failure = outcome.failure();
+    let http_status = failure.and_then(|f| f.detail.http_status).map(i32::from);
+    let provider_detail = failure
+        .filter(|f| !f.detail.is_empty())
+        .map(|f| serde_json::to_value(&f.detail))
+        .transpose()
+        .map_err(|_| StoreError::Conflict("provider detail not serialisable"))?;
+    let finished: Option<Finished> = sqlx::query_as(
         "UPDATE events
             SET state = $3, lease_expires_at = NULL, leased_by = NULL, updated_at = now(),
-                last_error_class = $4, last_error = $5,
+                last_error_class = $4, last_error = $5, last_http_status = $6, last_error_detail = $7,
                 finished_at = CASE WHEN $3 IN ('pending', 'running') THEN NULL ELSE now() END,
-                next_attempt_at = CASE WHEN $6::float8 IS NULL THEN next_attempt_at ELSE now() + make_interval(secs => $6) END,
-                task_id = COALESCE($7, task_id),
-                task_pushed_at = CASE WHEN $6::float8 IS NULL THEN task_pushed_at ELSE now() + make_interval(secs => $6) END
-          WHERE id = $1 AND lease_token = $2 AND state = 'running'",
+                next_attempt_at = CASE WHEN $8::float8 IS NULL THEN next_attempt_at ELSE now() + make_interval(secs => $8) END,
+                task_id = COALESCE($9, task_id),
+                task_pushed_at = CASE WHEN $8::float8 IS NULL THEN task_pushed_at ELSE now() + make_interval(secs => $8) END
+          WHERE id = $1 AND lease_token = $2 AND state = 'running'
+         RETURNING tenant_id, event_name, magento_entity_id",
     )
     .bind(event_id)
     .bind(lease_token)
-    .bind(state.as_str())
-    .bind(outcome.class().map(ErrorClass::as_str))
-    .bind(outcome.class().and(outcome.detail()))
+    .bind(outcome.state())
+    .bind(failure.map(|f| f.class))
+    .bind(failure.map(|f| f.message.chars().take(2000).collect::<String>()))
+    .bind(http_status)
+    .bind(&provider_detail)
     .bind(delay_secs)
-    .bind(task.as_ref().map(|(_, id)| id.as_str()))
-    .execute(&mut *tx)
+    .bind(retry.as_ref().map(|(_, (_, id))| id.as_str()))
+    .fetch_optional(&mut *tx)
     .await?;
-    if updated.rows_affected() != 1 {
+    let Some(finished) = finished else {
         tx.rollback().await?;
         return Ok(false);
-    }
+    };
     sqlx::query(
-        "UPDATE event_attempts SET finished_at = now(), outcome = $3, error_class = $4, detail = $5
+        "UPDATE event_attempts
+            SET finished_at = now(), outcome = $3, error_class = $4, detail = $5, http_status = $6, provider_detail = $7
           WHERE event_id = $1 AND lease_token = $2",
     )
     .bind(event_id)
     .bind(lease_token)
-    .bind(state.as_str())
-    .bind(outcome.class().map(ErrorClass::as_str))
-    .bind(outcome.detail().map(|d| d.chars().take(2000).collect::<String>()))
+    .bind(outcome.state())
+    .bind(failure.map(|f| f.class))
+    .bind(outcome.detail())
+    .bind(http_status)
+    .bind(&provider_detail)
     .execute(&mut *tx)
     .await?;
-    if let Some((task, _)) = task {
+    if let Some((_, (task, _))) = retry {
         push(&mut tx, task).await?;
     }
     if let Some((status, report, error_code)) = outcome.callback() {
-        crate::callbacks::enqueue(&mut tx, event_id, status, &report, error_code).await?;
+        let entity = CallbackEntity {
+            tenant_id: finished.tenant_id,
+            event_id,
+            name: finished.event_name,
+            magento_entity_id: finished.magento_entity_id,
+        };
+        callbacks::enqueue(&mut tx, &entity, status, &report, error_code).await?;
     }
+    trigger_waiting_siblings(&mut tx, event_id, &finished).await?;
     tx.commit().await?;
     Ok(true)
 }
 
-/// The module's error classes (spec §5.3) for our outbound error classes.
-fn callback_error_code(class: ErrorClass) -> &'static str {
-    match class {
-        ErrorClass::Transient => "provider",
-        ErrorClass::RateLimited => "rate_limited",
-        ErrorClass::Auth | ErrorClass::Permission | ErrorClass::Subscription => "auth",
-        ErrorClass::Validation => "validation",
-        ErrorClass::NotFound => "not_found",
-        ErrorClass::Internal => "internal",
-    }
+/// Pushes triggers for due runs of the finished run's entity: they found it running and gave up their
+/// trigger, so without this they would wait for the reconciler.
+async fn trigger_waiting_siblings(
+    conn: &mut PgConnection,
+    event_id: Uuid,
+    finished: &Finished,
+) -> Result<usize, StoreError> {
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM events
+          WHERE tenant_id = $1 AND entity_type = $2 AND magento_entity_id = $3 AND state = 'pending'
+            AND next_attempt_at <= now() AND id <> $4
+          ORDER BY received_at
+          FOR UPDATE SKIP LOCKED",
+    )
+    .bind(finished.tenant_id)
+    .bind(finished.event_name.entity_type())
+    .bind(finished.magento_entity_id)
+    .bind(event_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    repush(conn, &ids).await?;
+    Ok(ids.len())
 }
 
-/// Re-pushes triggers for rows that need one: due and pending with no live apalis task (a lost task,
-/// a crash between claim and push), or running under a lease that ran out (a dead worker) and not
-/// re-pushed since. Returns how many were pushed.
-pub async fn reconcile(pool: &PgPool, limit: i64) -> Result<usize, StoreError> {
+/// Gives each of `ids` a fresh trigger and records it on the row.
+async fn repush(conn: &mut PgConnection, ids: &[Uuid]) -> Result<(), StoreError> {
+    let mut tasks = Vec::with_capacity(ids.len());
+    for id in ids {
+        let (task, task_id) = trigger(*id, None)?;
+        sqlx::query("UPDATE events SET task_id = $2, task_pushed_at = now() WHERE id = $1")
+            .bind(id)
+            .bind(task_id)
+            .execute(&mut *conn)
+            .await?;
+        tasks.push(task);
+    }
+    if !tasks.is_empty() {
+        push_many(conn, tasks).await?;
+    }
+    Ok(())
+}
+
+/// Re-pushes triggers for rows that need one, returning how many were pushed:
+/// - due and pending with no live trigger: lost, consumed by a claim that found a sibling running, or
+///   fetched by a worker that died before claiming (a fetched trigger is alive only while the worker
+///   holding it beats within `heartbeat_stale`; apalis itself would wait minutes);
+/// - running under a lease that ran out (a dead worker), not re-pushed since.
+///
+/// Pending rows whose entity has a run in progress are left alone: that run's finish triggers them.
+pub async fn reconcile(pool: &PgPool, limit: i64, heartbeat_stale: Duration) -> Result<usize, StoreError> {
     let mut tx = pool.begin().await?;
     let ids: Vec<Uuid> = sqlx::query_scalar(
         "SELECT e.id FROM events e
           WHERE ((e.state = 'pending' AND e.next_attempt_at <= now() AND e.task_pushed_at <= now()
-                  AND NOT EXISTS (SELECT 1 FROM apalis.jobs j
-                                   WHERE j.id = e.task_id AND j.status IN ('Pending', 'Queued', 'Running')))
+                  AND NOT EXISTS (
+                      SELECT 1 FROM apalis.jobs j
+                       WHERE j.id = e.task_id
+                         AND (j.status = 'Pending'
+                              OR (j.status IN ('Queued', 'Running')
+                                  AND EXISTS (SELECT 1 FROM worker_heartbeats h
+                                               WHERE h.worker_id = j.lock_by
+                                                 AND h.last_seen > now() - make_interval(secs => $2)))))
+                  AND NOT EXISTS (
+                      SELECT 1 FROM events o
+                       WHERE o.tenant_id = e.tenant_id AND o.entity_type = e.entity_type
+                         AND o.magento_entity_id = e.magento_entity_id AND o.state = 'running'))
               OR (e.state = 'running' AND e.lease_expires_at < now() AND e.task_pushed_at < e.lease_expires_at))
           ORDER BY e.next_attempt_at
           LIMIT $1
           FOR UPDATE OF e SKIP LOCKED",
     )
     .bind(limit)
+    .bind(heartbeat_stale.as_secs_f64())
     .fetch_all(&mut *tx)
     .await?;
-    let mut tasks = Vec::with_capacity(ids.len());
-    for id in &ids {
-        let (task, task_id) = trigger(*id, None)?;
-        sqlx::query("UPDATE events SET task_id = $2, task_pushed_at = now() WHERE id = $1")
-            .bind(id)
-            .bind(task_id)
-            .execute(&mut *tx)
-            .await?;
-        tasks.push(task);
-    }
-    if !tasks.is_empty() {
-        push_many(&mut tx, tasks).await?;
-    }
+    repush(&mut tx, &ids).await?;
     tx.commit().await?;
     Ok(ids.len())
 }
@@ -232,24 +308,23 @@ pub struct Attempt {
     pub worker: String,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
-    pub outcome: Option<String>,
-    pub error_class: Option<String>,
+    pub outcome: Option<EventState>,
+    pub error_class: Option<ErrorClass>,
     pub detail: Option<String>,
+    pub http_status: Option<i32>,
+    pub provider_detail: Option<Value>,
 }
 
 /// The audit trail of one event, oldest claim first.
-pub async fn attempts(
-    pool: &PgPool,
-    tenant: ledger_domain::TenantId,
-    event_id: Uuid,
-) -> Result<Vec<Attempt>, StoreError> {
+pub async fn attempts(pool: &PgPool, tenant: TenantId, event_id: Uuid) -> Result<Vec<Attempt>, StoreError> {
     Ok(sqlx::query_as(
-        "SELECT a.lease_token, a.attempt, a.worker, a.started_at, a.finished_at, a.outcome, a.error_class, a.detail
+        "SELECT a.lease_token, a.attempt, a.worker, a.started_at, a.finished_at, a.outcome, a.error_class, a.detail,
+                a.http_status, a.provider_detail
            FROM event_attempts a JOIN events e ON e.id = a.event_id
           WHERE e.tenant_id = $1 AND a.event_id = $2
           ORDER BY a.lease_token",
     )
-    .bind(tenant.0)
+    .bind(tenant)
     .bind(event_id)
     .fetch_all(pool)
     .await?)

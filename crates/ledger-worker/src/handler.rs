@@ -1,58 +1,90 @@
 //! The apalis task handler. The task is only a trigger: the handler claims the event row by
-//! compare-and-set, runs the processor with no transaction open, and records the outcome under its
-//! fencing token. Business failures never reach apalis (its tasks have one attempt; retries are ours).
+//! compare-and-set, runs the processor with no transaction open (under a deadline shorter than the
+//! lease, catching panics), and records the outcome under its fencing token. Business failures never
+//! reach apalis (its tasks have one attempt; retries are ours).
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
 use apalis::prelude::{BoxDynError, Data};
+use futures::FutureExt;
+use ledger_domain::{ClaimedEvent, EventState, RetryPolicy, RunFailure, RunResult};
 use ledger_store::events::EventTask;
-use ledger_store::{PgPool, runs};
+use ledger_store::runs::{self, Outcome};
+use ledger_store::{PgPool, StoreError};
 use tracing::Instrument;
+use uuid::Uuid;
 
 use crate::EventProcessor;
+use crate::processor::{deadline_exceeded, decide, exhausted};
 
 pub struct HandlerContext {
     pub pool: PgPool,
     pub worker_id: String,
     pub lease: Duration,
+    /// How long a run may take; shorter than the lease, so no run outlives it.
+    pub run_deadline: Duration,
+    pub retry: RetryPolicy,
     pub processor: Arc<dyn EventProcessor>,
-    /// Test hook: sleep this long after claiming (to kill a worker mid-run). Never set in production.
-    pub stall_after_claim: Option<Duration>,
 }
 
 pub async fn handle(task: EventTask, ctx: Data<Arc<HandlerContext>>) -> Result<(), BoxDynError> {
     let span = tracing::info_span!("event", event_id = %task.event_id, tenant_id = tracing::field::Empty,
         attempt = tracing::field::Empty);
-    run_one(&ctx, task).instrument(span).await;
+    if let Err(e) = run_one(&ctx, task.event_id).instrument(span).await {
+        // The lease expires (or the row stays pending) and the reconciler pushes a new trigger.
+        tracing::warn!(event_id = %task.event_id, error = %e, "event run not recorded");
+    }
     Ok(())
 }
 
-async fn run_one(ctx: &HandlerContext, task: EventTask) {
-    let claim = match runs::claim(&ctx.pool, task.event_id, &ctx.worker_id, ctx.lease).await {
-        Ok(Some(c)) => c,
-        Ok(None) => {
-            tracing::debug!("event not due or held by another worker; nothing to do");
-            return;
-        }
-        Err(e) => {
-            // The reconciler re-pushes a trigger for the still-pending row.
-            tracing::warn!(error = %e, "could not claim the event");
-            return;
-        }
+/// Claims event `event_id`, runs it and records how it went. `Ok(None)` when there was nothing to do
+/// (not due, held by another worker, or a run of the same entity in progress), or when the lease was
+/// lost before the outcome could be recorded.
+pub async fn run_one(ctx: &HandlerContext, event_id: Uuid) -> Result<Option<Outcome>, StoreError> {
+    let Some(claim) = runs::claim(&ctx.pool, event_id, &ctx.worker_id, ctx.lease).await? else {
+        tracing::debug!("event not due, held by another worker, or waiting for a run of its entity");
+        return Ok(None);
     };
     let span = tracing::Span::current();
     span.record("tenant_id", tracing::field::display(claim.tenant_id));
     span.record("attempt", claim.attempt);
-    if let Some(stall) = ctx.stall_after_claim {
-        tracing::warn!(?stall, "stalling after claim (test hook)");
-        tokio::time::sleep(stall).await;
-    }
-    let outcome = ctx.processor.process(&claim).await;
-    match runs::finish(&ctx.pool, claim.event_id, claim.lease_token, &outcome).await {
-        Ok(true) => tracing::info!(?outcome, "event run finished"),
-        Ok(false) => tracing::warn!("lease lost before finishing; the outcome was dropped"),
-        Err(e) => {
-            tracing::error!(error = %e, "could not record the outcome; the lease will expire and the event run again")
+    let outcome = match (exhausted(claim.attempt, &ctx.retry), claim.event()) {
+        (Some(dead), _) => dead,
+        // A stored event that no longer parses will not parse on a retry either.
+        (None, Err(e)) => Outcome::Fail {
+            state: EventState::Failed,
+            failure: RunFailure::internal(format!("the stored event no longer parses: {e}")),
+        },
+        (None, Ok(event)) => {
+            let result = run_guarded(ctx, &event).await;
+            decide(result, claim.attempt, &ctx.retry, rand::random::<f64>())
         }
+    };
+    if runs::finish(&ctx.pool, claim.event_id, claim.lease_token, &outcome).await? {
+        tracing::info!(state = %outcome.state(), ?outcome, "event run finished");
+        Ok(Some(outcome))
+    } else {
+        tracing::warn!("lease lost before finishing; the outcome was dropped");
+        Ok(None)
     }
+}
+
+/// Runs the processor under the deadline, turning a panic into an internal failure and a run past the
+/// deadline into a transient one (its future is dropped, so it stops before the lease runs out).
+async fn run_guarded(ctx: &HandlerContext, event: &ClaimedEvent) -> RunResult {
+    let run = AssertUnwindSafe(async { ctx.processor.process(event).await }).catch_unwind();
+    match tokio::time::timeout(ctx.run_deadline, run).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(panic)) => Err(RunFailure::internal(format!("the processor panicked: {}", message(&*panic)))),
+        Err(_) => Err(deadline_exceeded(ctx.run_deadline)),
+    }
+}
+
+fn message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message")
 }

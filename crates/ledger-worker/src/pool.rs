@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::EventProcessor;
 use crate::handler::{HandlerContext, handle};
+use ledger_domain::RetryPolicy;
 use ledger_magento::MagentoClients;
 use ledger_magento::delivery::{self, CallbackConfig};
 
@@ -22,7 +23,8 @@ pub struct WorkerConfig {
     pub lease: Duration,
     pub reconcile_interval: Duration,
     pub heartbeat_interval: Duration,
-    pub stall_after_claim: Option<Duration>,
+    /// How event runs are retried.
+    pub retry: RetryPolicy,
     pub callbacks: CallbackConfig,
 }
 
@@ -34,8 +36,31 @@ impl WorkerConfig {
             lease: Duration::from_secs(120),
             reconcile_interval: Duration::from_secs(5),
             heartbeat_interval: Duration::from_secs(5),
-            stall_after_claim: None,
+            retry: RetryPolicy::events(),
             callbacks: CallbackConfig::default(),
+        }
+    }
+
+    /// How long one run may take: four fifths of the lease, so a run is stopped before its lease can
+    /// pass to another worker.
+    pub fn run_deadline(&self) -> Duration {
+        self.lease.mul_f64(0.8)
+    }
+
+    /// How old a worker's heartbeat may be before the triggers it fetched count as abandoned.
+    pub fn heartbeat_stale(&self) -> Duration {
+        (self.heartbeat_interval * 3).max(Duration::from_secs(1))
+    }
+
+    /// The handler's context for this configuration.
+    pub fn handler_context(&self, pool: PgPool, processor: Arc<dyn EventProcessor>) -> HandlerContext {
+        HandlerContext {
+            pool,
+            worker_id: self.worker_id.clone(),
+            lease: self.lease,
+            run_deadline: self.run_deadline(),
+            retry: self.retry,
+            processor,
         }
     }
 }
@@ -48,13 +73,7 @@ pub async fn run(
     clients: MagentoClients,
     shutdown: CancellationToken,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let ctx = Arc::new(HandlerContext {
-        pool: pool.clone(),
-        worker_id: config.worker_id.clone(),
-        lease: config.lease,
-        processor,
-        stall_after_claim: config.stall_after_claim,
-    });
+    let ctx = Arc::new(config.handler_context(pool.clone(), processor));
     health::heartbeat(&pool, &config.worker_id).await?;
     let background = tokio::spawn(background_loops(pool.clone(), config.clone(), shutdown.clone()));
     let dispatcher = tokio::spawn(delivery::run(pool.clone(), clients, config.callbacks.clone(), shutdown.clone()));
@@ -88,7 +107,7 @@ async fn background_loops(pool: PgPool, config: WorkerConfig, shutdown: Cancella
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
-            _ = reconcile.tick() => match runs::reconcile(&pool, 500).await {
+            _ = reconcile.tick() => match runs::reconcile(&pool, 500, config.heartbeat_stale()).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(pushed = n, "reconciler re-pushed triggers"),
                 Err(e) => tracing::warn!(error = %e, "reconciler failed"),

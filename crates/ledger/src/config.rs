@@ -51,9 +51,6 @@ pub struct Worker {
     pub lease_secs: u64,
     pub reconcile_interval_ms: u64,
     pub heartbeat_interval_ms: u64,
-    /// Test hook (never set in production): sleep this long after claiming an event.
-    #[serde(default)]
-    pub stall_after_claim_ms: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -85,13 +85,11 @@ async fn serve(config: &Config, database: &Database, role: Role) -> anyhow::Resu
     let maintenance = tokio::spawn(ledger_worker::maintenance(database.pool.clone(), shutdown.clone()));
     let worker = runs_worker.then(|| {
         let wc = WorkerConfig {
-            worker_id: worker_id.clone(),
             concurrency: config.worker.concurrency,
             lease: Duration::from_secs(config.worker.lease_secs),
             reconcile_interval: Duration::from_millis(config.worker.reconcile_interval_ms),
             heartbeat_interval: Duration::from_millis(config.worker.heartbeat_interval_ms),
-            stall_after_claim: config.worker.stall_after_claim_ms.map(Duration::from_millis),
-            callbacks: Default::default(),
+            ..WorkerConfig::new(worker_id.clone())
         };
         tracing::info!(worker_id = %wc.worker_id, concurrency = wc.concurrency, "worker pool starting");
         tokio::spawn(ledger_worker::run(

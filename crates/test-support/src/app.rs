@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ledger_api::{ApiConfig, AppState, Outbound, Readiness};
+use ledger_domain::RetryPolicy;
 use ledger_domain::{SharedClock, TenantId};
 use ledger_magento::{ApiKey, TenantKeys, mint_outbound};
 use ledger_magento::{CallbackConfig, GuardedHttp, MagentoClients, OutboundPolicy, TokioResolver};
@@ -23,6 +24,8 @@ pub struct TestAppOptions {
     pub lease: Duration,
     /// What a claimed event becomes; the Sage mapping stands here in production.
     pub processor: Arc<dyn EventProcessor>,
+    /// How event runs are retried.
+    pub retry: RetryPolicy,
     pub callbacks: CallbackConfig,
 }
 
@@ -34,6 +37,7 @@ impl Default for TestAppOptions {
             clock: ledger_domain::clock::system_clock(),
             lease: Duration::from_secs(30),
             processor: Arc::new(ReceiveOnly),
+            retry: RetryPolicy::events(),
             callbacks: CallbackConfig {
                 poll_interval: Duration::from_millis(50),
                 schedule: vec![Duration::from_millis(200), Duration::from_millis(400), Duration::from_millis(800)],
@@ -122,6 +126,7 @@ impl TestApp {
                 reconcile_interval: Duration::from_millis(200),
                 heartbeat_interval: Duration::from_millis(500),
                 concurrency: 4,
+                retry: opts.retry,
                 callbacks: opts.callbacks,
                 ..WorkerConfig::new(worker_id)
             };

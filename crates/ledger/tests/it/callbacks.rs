@@ -3,8 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ledger_domain::{ErrorClass, EventState};
-use ledger_store::runs::Outcome;
+use ledger_domain::{ErrorClass, RunFailure, RunOutcome};
 use serde_json::{Value, json};
 use test_support::{Scripted, TestApp, TestAppOptions, eventually};
 
@@ -34,12 +33,9 @@ fn row<'a>(rows: &'a [Value], entity_type: &str, id: u64) -> Option<&'a Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn terminal_outcomes_flip_the_chips_even_with_the_ledger_clock_ahead() {
     let processor = Scripted::default()
-        .on("invoice.created", Outcome::synced("sage-inv-{entity}", Some("SI-1".into())))
-        .on("customer.upserted", Outcome::skipped("outside_sync_since"))
-        .on(
-            "product.upserted",
-            Outcome::Fail { state: EventState::Failed, class: ErrorClass::Validation, error: "bad sku".into() },
-        );
+        .on("invoice.created", RunOutcome::synced("sage-inv-{entity}", Some("SI-1".into())))
+        .on("customer.upserted", RunOutcome::skipped("outside_sync_since"))
+        .failing("product.upserted", RunFailure::new(ErrorClass::Validation, "bad sku"));
     let app = TestApp::spawn_with(app_options(processor, 5)).await;
     let sim = sim().await;
     paired(&app, &sim).await;
@@ -99,8 +95,8 @@ async fn received_events_send_no_callback() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn callbacks_wait_out_a_store_outage_and_arrive_in_order() {
     let processor = Scripted::default()
-        .on("invoice.created", Outcome::synced("sage-inv-{entity}", Some("CREATED".into())))
-        .on("invoice.paid", Outcome::synced("sage-inv-{entity}", Some("PAID".into())));
+        .on("invoice.created", RunOutcome::synced("sage-inv-{entity}", Some("CREATED".into())))
+        .on("invoice.paid", RunOutcome::synced("sage-inv-{entity}", Some("PAID".into())));
     let app = TestApp::spawn_with(app_options(processor, 0)).await;
     let sim = sim().await;
     paired(&app, &sim).await;
@@ -150,7 +146,7 @@ async fn callbacks_wait_out_a_store_outage_and_arrive_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_401_from_magento_marks_the_connection_token_revoked() {
-    let processor = Scripted::default().on("customer.upserted", Outcome::synced("sage-contact-{entity}", None));
+    let processor = Scripted::default().on("customer.upserted", RunOutcome::synced("sage-contact-{entity}", None));
     let app = TestApp::spawn_with(app_options(processor, 0)).await;
     let sim = sim().await;
     let tenant_id: ledger_domain::TenantId = paired(&app, &sim).await.parse().unwrap();
@@ -187,7 +183,7 @@ async fn a_401_from_magento_marks_the_connection_token_revoked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_callback_that_keeps_failing_is_dead_lettered_after_its_last_attempt() {
-    let processor = Scripted::default().on("customer.upserted", Outcome::skipped("outside_sync_since"));
+    let processor = Scripted::default().on("customer.upserted", RunOutcome::skipped("outside_sync_since"));
     let mut options = app_options(processor, 0);
     options.callbacks.max_attempts = 2;
     let app = TestApp::spawn_with(options).await;

@@ -4,6 +4,7 @@ mod canonical;
 mod cli;
 mod health;
 mod ingest;
+mod leases;
 mod magento;
 mod processes;
 mod rejects;

@@ -72,9 +72,19 @@ async fn a_worker_killed_mid_run_hands_the_event_to_another_process_once() {
     let (db, key, tenant) = setup("crash").await;
     let http = http_client();
 
+    // Process A can claim but never record an outcome: the database refuses to let a run finish
+    // until the test lifts the rule, so A is killed while its run is open (no hook in the binary).
+    sqlx::raw_sql(
+        "CREATE FUNCTION refuse_finish() RETURNS trigger LANGUAGE plpgsql AS
+             $$ BEGIN RAISE EXCEPTION 'finishing is refused by the test'; END $$;
+         CREATE TRIGGER refuse_finish BEFORE UPDATE ON events FOR EACH ROW
+             WHEN (OLD.state = 'running' AND NEW.state <> 'running') EXECUTE FUNCTION refuse_finish();",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
     let port_a = free_port();
-    let mut a =
-        spawn_ledger(&db, &key, port_a, &[("LEDGER_WORKER__STALL_AFTER_CLAIM_MS", "600000")], "ledger-crash-a.log");
+    let mut a = spawn_ledger(&db, &key, port_a, &[], "ledger-crash-a.log");
     wait_ready(&http, port_a).await;
     let resp = post_invoice(&http, port_a, &tenant).await;
     assert_eq!(resp.status(), 202);
@@ -91,6 +101,7 @@ async fn a_worker_killed_mid_run_hands_the_event_to_another_process_once() {
     .await;
     a.0.kill().expect("SIGKILL process A");
     a.0.wait().unwrap();
+    sqlx::raw_sql("DROP TRIGGER refuse_finish ON events").execute(&db.pool).await.unwrap();
 
     let port_b = free_port();
     let _b = spawn_ledger(&db, &key, port_b, &[], "ledger-crash-b.log");

@@ -1,10 +1,13 @@
 //! The worker pool: events run to `received`, lost triggers are re-pushed, stale workers cannot ack, and
-//! a worker killed mid-run hands its event to another process.
+//! retries keep what the provider said.
 use std::time::Duration;
 
-use ledger_domain::EventState;
+use ledger_domain::{ErrorClass, EventState, RunFailure, RunOutcome};
 use ledger_store::runs::{self, Outcome};
 use test_support::{TestApp, TestAppOptions, envelope, eventually};
+
+/// How old a heartbeat may be before a fetched trigger counts as abandoned, in these tests.
+pub const STALE: Duration = Duration::from_secs(15);
 
 async fn state_of(app: &TestApp, key: &str) -> (String, i32) {
     sqlx::query_as("SELECT state, attempt FROM events WHERE idempotency_key = $1")
@@ -43,6 +46,14 @@ async fn accepted_events_are_run_to_received() {
     assert_eq!(attempts[0].1.as_deref(), Some("received"));
     let ready = app.http.get(format!("{}/health/ready", app.base_url)).send().await.unwrap();
     assert_eq!(ready.status(), 200, "the worker heartbeat counts towards readiness");
+    let unknown_holders: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM apalis.jobs j
+          WHERE j.lock_by IS NOT NULL AND NOT EXISTS (SELECT 1 FROM worker_heartbeats h WHERE h.worker_id = j.lock_by)",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(unknown_holders, 0, "apalis locks triggers under the name the worker beats with");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -51,9 +62,9 @@ async fn the_reconciler_repushes_a_lost_trigger() {
     let t = app.create_tenant("shop").await;
     assert_eq!(app.post_event(&t, "invoice.created", "invoice.created:1", &envelope(1)).await.status(), 202);
     sqlx::query("DELETE FROM apalis.jobs").execute(&app.db.pool).await.unwrap();
-    assert_eq!(runs::reconcile(&app.db.pool, 100).await.unwrap(), 1);
+    assert_eq!(runs::reconcile(&app.db.pool, 100, STALE).await.unwrap(), 1);
     assert_eq!(app.task_count().await, 1);
-    assert_eq!(runs::reconcile(&app.db.pool, 100).await.unwrap(), 0, "a live task is not pushed twice");
+    assert_eq!(runs::reconcile(&app.db.pool, 100, STALE).await.unwrap(), 0, "a live task is not pushed twice");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -63,15 +74,18 @@ async fn a_stale_worker_cannot_record_an_outcome() {
     let resp = app.post_event(&t, "invoice.created", "invoice.created:1", &envelope(1)).await;
     let id: uuid::Uuid =
         resp.json::<serde_json::Value>().await.unwrap()["sync_run_id"].as_str().unwrap().parse().unwrap();
-    let first = runs::claim(&app.db.pool, id, "w1", Duration::from_millis(1)).await.unwrap().expect("first claim");
+    let first = runs::claim(&app.db.pool, id, "w1", Duration::from_secs(60)).await.unwrap().expect("first claim");
+    assert!(runs::claim(&app.db.pool, id, "w2", Duration::from_secs(60)).await.unwrap().is_none(), "w1 holds it");
+    sqlx::query("UPDATE events SET lease_expires_at = now() - interval '1 second' WHERE id = $1")
+        .bind(id)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
     assert!(
-        runs::claim(&app.db.pool, id, "w2", Duration::from_secs(60)).await.unwrap().is_some() || {
-            // The 1 ms lease may not have run out yet on a fast machine; wait for it.
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            runs::claim(&app.db.pool, id, "w2", Duration::from_secs(60)).await.unwrap().is_some()
-        }
+        runs::claim(&app.db.pool, id, "w2", Duration::from_secs(60)).await.unwrap().is_some(),
+        "w1's lease ran out"
     );
-    let done = Outcome::received("test");
+    let done = Outcome::Done(RunOutcome::received("test"));
     assert!(
         !runs::finish(&app.db.pool, id, first.lease_token, &done).await.unwrap(),
         "the fenced-off worker is refused"
@@ -90,19 +104,18 @@ async fn a_retry_is_scheduled_with_its_own_trigger_and_dead_letters_at_the_end()
     let id: uuid::Uuid =
         resp.json::<serde_json::Value>().await.unwrap()["sync_run_id"].as_str().unwrap().parse().unwrap();
     let claim = runs::claim(&app.db.pool, id, "w1", Duration::from_secs(60)).await.unwrap().unwrap();
-    let retry = Outcome::Retry {
-        class: ledger_domain::ErrorClass::Transient,
-        error: "sage 503".into(),
-        delay: Duration::from_secs(30),
-    };
+    let failure = RunFailure::new(ErrorClass::Transient, "sage 503").with_http_status(503);
+    let retry = Outcome::Retry { failure, delay: Duration::from_secs(30) };
     assert!(runs::finish(&app.db.pool, id, claim.lease_token, &retry).await.unwrap());
-    let (state, due_in): (String, f64) =
-        sqlx::query_as("SELECT state, extract(epoch FROM next_attempt_at - now())::float8 FROM events WHERE id = $1")
-            .bind(id)
-            .fetch_one(&app.db.pool)
-            .await
-            .unwrap();
+    let (state, due_in, status): (String, f64, Option<i32>) = sqlx::query_as(
+        "SELECT state, extract(epoch FROM next_attempt_at - now())::float8, last_http_status FROM events WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
     assert_eq!(state, "pending");
+    assert_eq!(status, Some(503), "the provider's status is kept on the row");
     assert!((25.0..=31.0).contains(&due_in), "due in about 30 s, got {due_in}");
     assert_eq!(app.task_count().await, 2, "the retry has its own delayed trigger");
     assert!(runs::claim(&app.db.pool, id, "w1", Duration::from_secs(60)).await.unwrap().is_none(), "not due yet");
@@ -112,16 +125,17 @@ async fn a_retry_is_scheduled_with_its_own_trigger_and_dead_letters_at_the_end()
         .await
         .unwrap();
     let claim = runs::claim(&app.db.pool, id, "w1", Duration::from_secs(60)).await.unwrap().unwrap();
-    let dead = Outcome::Fail {
-        state: EventState::DeadLettered,
-        class: ledger_domain::ErrorClass::Transient,
-        error: "gave up".into(),
-    };
+    let dead =
+        Outcome::Fail { state: EventState::DeadLettered, failure: RunFailure::new(ErrorClass::Transient, "gave up") };
     assert!(runs::finish(&app.db.pool, id, claim.lease_token, &dead).await.unwrap());
     let audit = runs::attempts(&app.db.pool, t.id, id).await.unwrap();
-    let outcomes: Vec<_> = audit.iter().map(|a| a.outcome.clone().unwrap_or_default()).collect();
-    assert_eq!(outcomes, ["pending", "dead_lettered"]);
-    assert_eq!(audit[0].error_class.as_deref(), Some("transient"));
+    let outcomes: Vec<_> = audit.iter().map(|a| a.outcome).collect();
+    assert_eq!(outcomes, [Some(EventState::Pending), Some(EventState::DeadLettered)]);
+    assert_eq!(audit[0].error_class, Some(ErrorClass::Transient));
+    assert_eq!(audit[0].http_status, Some(503));
+    assert_eq!(audit[0].provider_detail, Some(serde_json::json!({"http_status": 503})));
+    let row = ledger_store::events::get(&app.db.pool, t.id, id).await.unwrap().unwrap();
+    assert_eq!((row.state, row.last_error_class), (EventState::DeadLettered, Some(ErrorClass::Transient)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
