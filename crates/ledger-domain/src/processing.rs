@@ -66,8 +66,9 @@ pub struct SageErrorDetail {
 pub struct ProviderDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http_status: Option<u16>,
+    /// Boxed: a failure stays small enough to return by value.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sage: Option<SageErrorDetail>,
+    pub sage: Option<Box<SageErrorDetail>>,
     /// Magento's error message, when the failing call went to the store.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub magento: Option<String>,
@@ -105,7 +106,7 @@ impl RunFailure {
     }
 
     pub fn with_sage(mut self, sage: SageErrorDetail) -> Self {
-        self.detail.sage = Some(sage);
+        self.detail.sage = Some(Box::new(sage));
         self
     }
 
@@ -162,5 +163,6 @@ mod tests {
         );
         assert!(RunFailure::internal("x").detail.is_empty());
         assert_eq!(f.to_string(), "validation: refused");
+        assert!(size_of::<RunFailure>() <= 128, "clippy's large-error threshold");
     }
 }
