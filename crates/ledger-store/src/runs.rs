@@ -89,6 +89,9 @@ pub enum Outcome {
     Done(RunOutcome),
     /// Try again after `delay`.
     Retry { failure: RunFailure, delay: Duration },
+    /// Set aside until `delay` has passed, without spending an attempt (the provider's subscription
+    /// lapsed: nothing the event did wrong, and the merchant's renewal may take days).
+    Park { failure: RunFailure, delay: Duration },
     /// A terminal failure: `failed` (not retryable) or `dead_lettered` (attempts exhausted).
     Fail { state: EventState, failure: RunFailure },
 }
@@ -102,7 +105,7 @@ impl Outcome {
                 let report = SyncReport { skip_reason: Some(reason.clone()), ..SyncReport::default() };
                 Some((SyncStatus::Skipped, report, None))
             }
-            Self::Done(RunOutcome::Received { .. }) | Self::Retry { .. } => None,
+            Self::Done(RunOutcome::Received { .. }) | Self::Retry { .. } | Self::Park { .. } => None,
             Self::Fail { failure, .. } => {
                 Some((SyncStatus::Failed, SyncReport::default(), Some(CallbackErrorCode::from(failure.class))))
             }
@@ -115,14 +118,14 @@ impl Outcome {
             Self::Done(RunOutcome::Skipped { .. }) => EventState::Skipped,
             Self::Done(RunOutcome::Received { .. }) => EventState::Received,
             Self::Fail { state, .. } => *state,
-            Self::Retry { .. } => EventState::Pending,
+            Self::Retry { .. } | Self::Park { .. } => EventState::Pending,
         }
     }
 
     fn failure(&self) -> Option<&RunFailure> {
         match self {
             Self::Done(_) => None,
-            Self::Retry { failure, .. } | Self::Fail { failure, .. } => Some(failure),
+            Self::Retry { failure, .. } | Self::Park { failure, .. } | Self::Fail { failure, .. } => Some(failure),
         }
     }
 
@@ -132,7 +135,9 @@ impl Outcome {
             Self::Done(RunOutcome::Received { detail }) => detail.as_str(),
             Self::Done(RunOutcome::Skipped { reason }) => reason.as_str(),
             Self::Done(RunOutcome::Synced(_)) => return None,
-            Self::Retry { failure, .. } | Self::Fail { failure, .. } => failure.message.as_str(),
+            Self::Retry { failure, .. } | Self::Park { failure, .. } | Self::Fail { failure, .. } => {
+                failure.message.as_str()
+            }
         };
         Some(detail.chars().take(2000).collect())
     }
@@ -147,15 +152,17 @@ struct Finished {
 }
 
 /// Records `outcome` if `lease_token` still holds the event. Returns false for a stale worker, whose
-/// outcome is dropped. In the same transaction: a retry pushes its delayed trigger, a synced, skipped
+/// outcome is dropped. In the same transaction: a retry or a park pushes its delayed trigger (a park
+/// gives the claim's attempt back), a synced, skipped
 /// or failed run writes its callback, and due runs of the same entity that waited for this one get
 /// triggers.
 pub async fn finish(pool: &PgPool, event_id: Uuid, lease_token: i64, outcome: &Outcome) -> Result<bool, StoreError> {
     let mut tx = pool.begin().await?;
     let retry = match outcome {
-        Outcome::Retry { delay, .. } => Some((*delay, trigger(event_id, Some(*delay))?)),
+        Outcome::Retry { delay, .. } | Outcome::Park { delay, .. } => Some((*delay, trigger(event_id, Some(*delay))?)),
         _ => None,
     };
+    let parked = matches!(outcome, Outcome::Park { .. });
     let delay_secs = retry.as_ref().map(|(d, _)| d.as_secs_f64());
     let failure = outcome.failure();
     let http_status = failure.and_then(|f| f.detail.http_status).map(i32::from);
@@ -167,6 +174,7 @@ pub async fn finish(pool: &PgPool, event_id: Uuid, lease_token: i64, outcome: &O
     let finished: Option<Finished> = sqlx::query_as(
         "UPDATE events
             SET state = $3, lease_expires_at = NULL, leased_by = NULL, updated_at = now(),
+                attempt = CASE WHEN $10 THEN attempt - 1 ELSE attempt END,
                 last_error_class = $4, last_error = $5, last_http_status = $6, last_error_detail = $7,
                 finished_at = CASE WHEN $3 IN ('pending', 'running') THEN NULL ELSE now() END,
                 next_attempt_at = CASE WHEN $8::float8 IS NULL THEN next_attempt_at ELSE now() + make_interval(secs => $8) END,
@@ -184,6 +192,7 @@ pub async fn finish(pool: &PgPool, event_id: Uuid, lease_token: i64, outcome: &O
     .bind(&provider_detail)
     .bind(delay_secs)
     .bind(retry.as_ref().map(|(_, (_, id))| id.as_str()))
+    .bind(parked)
     .fetch_optional(&mut *tx)
     .await?;
     let Some(finished) = finished else {

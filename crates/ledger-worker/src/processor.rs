@@ -2,17 +2,22 @@
 //! the worker); this module re-exports it and turns what a processor returns into a recorded outcome.
 use std::time::Duration;
 
-use ledger_domain::{EventState, RetryPolicy, RunFailure, RunResult};
+use ledger_domain::{ErrorClass, EventState, RetryPolicy, RunFailure, RunResult};
 use ledger_store::runs::Outcome;
 
 pub use ledger_domain::{ClaimedEvent, EventProcessor, ReceiveOnly, RunOutcome};
 
 /// The worker's one decision about a run: success is recorded as is; a failure is retried after the
 /// policy's jittered delay (`unit` is a random number in `[0, 1)`), ends `failed` at once when its
-/// class is not retryable, and ends `dead_lettered` when `attempt` was the last one allowed.
+/// class is not retryable, and ends `dead_lettered` when `attempt` was the last one allowed. A lapsed
+/// provider subscription parks the event for the policy's longest delay without spending an attempt.
 pub fn decide(result: RunResult, attempt: i32, policy: &RetryPolicy, unit: f64) -> Outcome {
     match result {
         Ok(outcome) => Outcome::Done(outcome),
+        Err(failure) if failure.class == ErrorClass::Subscription => {
+            let delay = policy.jittered(policy.cap, unit).max(failure.retry_after.unwrap_or_default());
+            Outcome::Park { failure, delay }
+        }
         Err(failure) => match policy.next_delay_jittered(failure.class, attempt, failure.retry_after, unit) {
             Some(delay) => Outcome::Retry { failure, delay },
             None if !failure.class.is_retryable() => Outcome::Fail { state: EventState::Failed, failure },
@@ -35,13 +40,12 @@ pub fn exhausted(attempt: i32, policy: &RetryPolicy) -> Option<Outcome> {
 
 /// The failure recorded when a run outlives its deadline.
 pub fn deadline_exceeded(deadline: Duration) -> RunFailure {
-    RunFailure::new(ledger_domain::ErrorClass::Transient, format!("the run exceeded its deadline of {deadline:?}"))
+    RunFailure::new(ErrorClass::Transient, format!("the run exceeded its deadline of {deadline:?}"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ledger_domain::ErrorClass;
 
     fn policy() -> RetryPolicy {
         RetryPolicy { max_attempts: 3, base: Duration::from_secs(10), cap: Duration::from_secs(60), jitter: 0.2 }
@@ -68,6 +72,13 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(state(decide(Ok(RunOutcome::skipped("x")), 1, &policy(), 0.5)), EventState::Skipped);
+        let lapsed = || Err(RunFailure::new(ErrorClass::Subscription, "MSE"));
+        match decide(lapsed(), 3, &policy(), 0.5) {
+            Outcome::Park { delay, .. } => {
+                assert_eq!(delay, Duration::from_secs(60), "parked, even at the last attempt")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ledger_domain::{ErrorClass, EventState, RetryPolicy, RunOutcome};
+use ledger_domain::{ErrorClass, EventState, RetryPolicy, RunFailure, RunOutcome};
 use ledger_store::runs::{self, Outcome};
 use ledger_worker::WorkerConfig;
 use ledger_worker::handler::{HandlerContext, run_one};
@@ -161,4 +161,22 @@ async fn a_trigger_fetched_by_a_worker_that_died_before_claiming_is_repushed() {
     let r = row(&app, &t, id).await;
     assert_eq!(r.state, EventState::Pending);
     assert_eq!(app.task_count().await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lapsed_subscription_parks_the_event_without_spending_attempts() {
+    let app = TestApp::spawn().await;
+    let t = app.create_tenant("shop").await;
+    let id = post(&app, &t, "invoice.created", 4).await;
+    let lapsed = RunFailure::new(ErrorClass::Subscription, "subscription expired (MSE)").with_http_status(401);
+    let ctx = handler(&app, Scripted::default().failing("invoice.created", lapsed), Duration::from_secs(30));
+    for _ in 0..5 {
+        exec(&app, "UPDATE events SET next_attempt_at = now() WHERE id = $1", id).await;
+        let outcome = run_one(&ctx, id).await.unwrap().expect("recorded");
+        assert!(matches!(outcome, Outcome::Park { .. }), "{outcome:?}");
+    }
+    let r = row(&app, &t, id).await;
+    assert_eq!(r.state, EventState::Pending, "five runs past a three-attempt cap and still waiting");
+    assert_eq!((r.attempt, r.last_error_class, r.last_http_status), (0, Some(ErrorClass::Subscription), Some(401)));
+    assert_eq!(app.count("callbacks").await, 0, "nothing is reported while parked");
 }
