@@ -1,9 +1,12 @@
-//! Pure domain types of the ledger: identifiers, the Magento event envelope, sync states, error classes,
-//! and the processor seam between the worker and the sync engine.
+//! Pure domain types of the ledger: identifiers, the Magento event envelope, the canonical Magento models,
+//! the shared decimal reader, sync states, error classes, and the processor seam between the worker and the
+//! sync engine.
 pub mod clock;
+pub mod decimal;
 pub mod envelope;
 pub mod error_class;
 pub mod ids;
+pub mod magento;
 pub mod money;
 pub mod processing;
 pub mod state;
@@ -11,6 +14,7 @@ pub mod sync;
 mod text_enum;
 
 pub use clock::{Clock, SharedClock, SystemClock};
+pub use decimal::DecimalError;
 pub use envelope::{Envelope, EnvelopeError, EventName};
 pub use error_class::{ErrorClass, RetryPolicy};
 pub use ids::{

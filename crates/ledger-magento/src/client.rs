@@ -7,8 +7,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ledger_domain::MagentoEntityId;
 use ledger_domain::clock::{SharedClock, SystemClock};
 use ledger_domain::error_class::ErrorClass;
+use ledger_domain::magento::{Contact, CreditMemo, Invoice, Payment, PaymentMethods, Ping, Product, SyncState};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use reqwest::{Method, Response};
 use serde::de::DeserializeOwned;
@@ -17,7 +19,6 @@ use url::Url;
 
 use crate::jwt::mint_inbound;
 use crate::keys::TenantKeys;
-use crate::models::{Contact, CreditMemo, Invoice, Payment, PaymentMethods, Ping, Product, SyncState};
 use crate::ssrf::GuardedHttp;
 
 mod error;
@@ -111,28 +112,26 @@ impl MagentoClient {
         Ok(PaymentMethods::from_value(self.get_value("payment-methods").await?))
     }
 
-    pub async fn invoice(&self, id: u64) -> Result<Invoice, MagentoError> {
+    pub async fn invoice(&self, id: MagentoEntityId) -> Result<Invoice, MagentoError> {
         self.get_typed(&format!("invoice/{id}"), "invoice").await
     }
 
-    pub async fn creditmemo(&self, id: u64) -> Result<CreditMemo, MagentoError> {
+    pub async fn creditmemo(&self, id: MagentoEntityId) -> Result<CreditMemo, MagentoError> {
         self.get_typed(&format!("creditmemo/{id}"), "credit memo").await
     }
 
-    /// Refuses id 0 without a call: guests are synthetic contacts embedded in documents.
-    pub async fn customer(&self, id: u64) -> Result<Contact, MagentoError> {
-        if id == 0 {
-            return Err(MagentoError::GuestContact);
-        }
+    /// A customer by id. The guest contact (a [`Contact`] whose `magento_id` is `None`) has no id to pass,
+    /// so `/customer/0` cannot be asked for.
+    pub async fn customer(&self, id: MagentoEntityId) -> Result<Contact, MagentoError> {
         self.get_typed(&format!("customer/{id}"), "customer").await
     }
 
     /// The payment of invoice `invoice_id`.
-    pub async fn payment(&self, invoice_id: u64) -> Result<Payment, MagentoError> {
+    pub async fn payment(&self, invoice_id: MagentoEntityId) -> Result<Payment, MagentoError> {
         self.get_typed(&format!("payment/{invoice_id}"), "payment").await
     }
 
-    pub async fn product(&self, id: u64) -> Result<Product, MagentoError> {
+    pub async fn product(&self, id: MagentoEntityId) -> Result<Product, MagentoError> {
         self.get_typed(&format!("product/{id}"), "product").await
     }
 

@@ -3,11 +3,11 @@
 use std::time::Duration;
 
 use futures::future::join_all;
-use ledger_domain::TenantId;
+use ledger_domain::magento::{SyncEntityType, SyncState, SyncStatus};
+use ledger_domain::{MagentoEntityId, TenantId};
 use tracing::Instrument;
 
 use crate::MagentoError;
-use crate::models::{SyncEntityType, SyncState, SyncStatus};
 use ledger_store::callbacks::{self, CallbackJob, Delivery};
 use ledger_store::{PgPool, tenants};
 use tokio_util::sync::CancellationToken;
@@ -69,7 +69,7 @@ async fn deliver_one(pool: &PgPool, clients: &MagentoClients, config: &CallbackC
     let span = tracing::info_span!("callback", callback_id = job.id, tenant_id = %tenant, attempt = job.attempt);
     let outcome = match body(&job) {
         Some(state) => post(pool, clients, tenant, &job, &state).instrument(span.clone()).await,
-        None => Err((false, "unsupported entity type or status".to_owned())),
+        None => Err((false, "unsupported entity type or status, or a non-positive entity id".to_owned())),
     };
     let _enter = span.enter();
     let delivery = match outcome {
@@ -135,7 +135,7 @@ fn body(job: &CallbackJob) -> Option<SyncState> {
     };
     Some(SyncState {
         entity_type,
-        magento_entity_id: u64::try_from(job.magento_entity_id).ok()?,
+        magento_entity_id: MagentoEntityId::new(job.magento_entity_id).ok()?,
         provider: job.provider.clone(),
         sync_status,
         provider_entity_id: job.provider_entity_id.clone(),

@@ -1,10 +1,10 @@
 //! Everything the ledger says to and hears from Magento: HKDF keys, JWTs both ways, the SSRF-guarded HTTP
-//! client, the canonical models and the store's REST client (pairing included).
+//! client and the store's REST client (pairing included). The canonical models it fetches live in
+//! `ledger_domain::magento`.
 pub mod client;
 pub mod delivery;
 pub mod jwt;
 pub mod keys;
-pub mod models;
 pub mod pairing;
 pub mod ssrf;
 pub mod tenant_clients;

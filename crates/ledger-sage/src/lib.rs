@@ -1,8 +1,7 @@
 //! The ledger's side of the Sage Accounting v3.1 wire (spec `sage-api.md`): token responses, error
-//! arrays and their classes, and Sage's decimal strings. The HTTP client, token custody and rate budgets
-//! build on these in the Sage connection work.
+//! arrays and their classes. Sage's decimal strings are read and written by `ledger_domain::decimal`. The HTTP
+//! client, token custody and rate budgets build on these in the Sage connection work.
 pub mod auth;
-pub mod decimal;
 pub mod errors;
 pub mod gate;
 pub mod token;

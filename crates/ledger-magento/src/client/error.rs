@@ -2,9 +2,9 @@
 use std::time::Duration;
 
 use ledger_domain::error_class::ErrorClass;
+use ledger_domain::magento::SyncStateError;
 use serde_json::Value;
 
-use crate::models::SyncStateError;
 use crate::ssrf::HttpError;
 
 /// Longest Magento error message kept in an error (characters).
@@ -23,8 +23,6 @@ pub enum MagentoError {
     NotJson { content_type: String },
     #[error("the store's {what} JSON does not have the expected shape: {detail}")]
     Shape { what: &'static str, detail: String },
-    #[error("customer 0 is the synthetic guest contact and cannot be fetched")]
-    GuestContact,
     #[error("invalid sync-state body: {0}")]
     InvalidSyncState(#[from] SyncStateError),
 }
@@ -40,7 +38,7 @@ impl MagentoError {
         match self {
             Self::Http(e) => e.class(),
             Self::Status { status, .. } => class_of_status(*status),
-            Self::Redirect { .. } | Self::GuestContact | Self::InvalidSyncState(_) => ErrorClass::Validation,
+            Self::Redirect { .. } | Self::InvalidSyncState(_) => ErrorClass::Validation,
             Self::NotJson { .. } => ErrorClass::Transient,
             Self::Shape { .. } => ErrorClass::Internal,
         }

@@ -3,8 +3,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ledger_domain::MagentoEntityId;
 use ledger_domain::error_class::ErrorClass;
-use ledger_magento::models::{InvoiceState, SyncEntityType, SyncState, SyncStatus};
+use ledger_domain::magento::{InvoiceState, SyncEntityType, SyncState, SyncStatus};
 use ledger_magento::ssrf::{HttpError, TokioResolver};
 use ledger_magento::{MagentoClient, MagentoError, OutboundPolicy, RetryConfig};
 use rust_decimal_macros::dec;
@@ -20,6 +21,10 @@ fn client_for(store: &Store, policy: OutboundPolicy) -> MagentoClient {
 
 fn client(store: &Store) -> MagentoClient {
     client_for(store, loopback_policy())
+}
+
+fn id(n: i64) -> MagentoEntityId {
+    MagentoEntityId::new(n).unwrap()
 }
 
 fn jtis(store: &Store) -> Vec<String> {
@@ -75,12 +80,12 @@ async fn fetches_every_entity_with_a_valid_fresh_token() {
     let ping = c.ping().await.unwrap();
     assert_eq!(ping.tenant_id.as_deref(), Some(TENANT));
     assert_eq!(c.payment_methods().await.unwrap().methods[0].code, "checkmo");
-    let inv = c.invoice(12).await.unwrap();
+    let inv = c.invoice(id(12)).await.unwrap();
     assert_eq!((inv.state, inv.grand_total, inv.lines[0].qty), (InvoiceState::Open, dec!(24), dec!(2)));
-    assert_eq!(c.creditmemo(7).await.unwrap().created_at, None);
-    assert_eq!(c.customer(5).await.unwrap().email, "c@example.com");
-    assert_eq!(c.payment(12).await.unwrap().gateway_metadata, Some(json!(["x"])));
-    assert!(c.product(3).await.unwrap().website_ids == vec![1]);
+    assert_eq!(c.creditmemo(id(7)).await.unwrap().created_at, None);
+    assert_eq!(c.customer(id(5)).await.unwrap().email, "c@example.com");
+    assert_eq!(c.payment(id(12)).await.unwrap().gateway_metadata, Some(json!(["x"])));
+    assert!(c.product(id(3)).await.unwrap().website_ids == vec![1]);
 
     let seen = store.seen();
     let paths: Vec<&str> = seen.iter().map(|s| s.path.as_str()).collect();
@@ -110,8 +115,8 @@ async fn fetches_every_entity_with_a_valid_fresh_token() {
 async fn transient_failures_are_retried_with_new_tokens() {
     let script = vec![json(500, json!({"message": "boom"})), json(503, json!({"message": "busy"}))];
     let store = Store::start(script, json(200, invoice())).await;
-    let inv = client(&store).invoice(12).await.unwrap();
-    assert_eq!(inv.magento_id, 12);
+    let inv = client(&store).invoice(id(12)).await.unwrap();
+    assert_eq!(inv.magento_id, id(12));
     let ids = jtis(&store);
     assert_eq!(ids.len(), 3);
     assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 3, "each retry carries a new jti");
@@ -120,7 +125,7 @@ async fn transient_failures_are_retried_with_new_tokens() {
 #[tokio::test]
 async fn gives_up_after_three_attempts() {
     let store = Store::always(json(503, json!({"message": "Service %1 unavailable", "parameters": ["x"]}))).await;
-    let err = client(&store).invoice(12).await.unwrap_err();
+    let err = client(&store).invoice(id(12)).await.unwrap_err();
     assert_eq!(err.class(), ErrorClass::Transient);
     assert!(err.to_string().contains("503: Service x unavailable"), "{err}");
     assert_eq!(store.hits(), 3);
@@ -143,7 +148,7 @@ async fn client_errors_are_classified_and_not_retried() {
         );
         answer.headers.push(("retry-after", "7".into()));
         let store = Store::always(answer).await;
-        let err = client(&store).invoice(9).await.unwrap_err();
+        let err = client(&store).invoice(id(9)).await.unwrap_err();
         assert_eq!(err.class(), class, "{status}");
         assert!(err.to_string().contains("No such entity with id = 9"), "{err}");
         assert_eq!(store.hits(), 1, "{status} must not be retried in place");
@@ -163,18 +168,18 @@ async fn a_rejected_token_reads_as_auth() {
 }
 
 #[tokio::test]
-async fn guest_customer_is_refused_without_a_call() {
-    let store = Store::always(json(200, contact())).await;
-    let err = client(&store).customer(0).await.unwrap_err();
-    assert!(matches!(err, MagentoError::GuestContact));
-    assert_eq!(err.class(), ErrorClass::Validation);
-    assert_eq!(store.hits(), 0);
+async fn a_guest_contact_has_no_customer_id_to_fetch() {
+    let store = Store::always(json(200, invoice())).await;
+    let customer = client(&store).invoice(id(12)).await.unwrap().customer;
+    assert!(customer.is_guest());
+    assert_eq!(customer.magento_id, None, "`customer(id)` takes a positive id, so /customer/0 cannot be asked for");
+    assert_eq!(store.hits(), 1);
 }
 
 #[tokio::test]
 async fn html_and_wrong_shapes_are_errors() {
     let html = Store::always(raw(200, "text/html", "<html><body>Welcome</body></html>")).await;
-    let err = client(&html).invoice(1).await.unwrap_err();
+    let err = client(&html).invoice(id(1)).await.unwrap_err();
     assert!(matches!(&err, MagentoError::NotJson { content_type } if content_type == "text/html"), "{err}");
     assert_eq!(err.class(), ErrorClass::Transient);
     assert_eq!(html.hits(), 1, "body problems are left to the durable queue, not retried in place");
@@ -182,7 +187,7 @@ async fn html_and_wrong_shapes_are_errors() {
     assert!(matches!(err, MagentoError::NotJson { .. }));
 
     let shape = Store::always(json(200, json!({"magento_id": 1, "sku": 5}))).await;
-    let err = client(&shape).invoice(1).await.unwrap_err();
+    let err = client(&shape).invoice(id(1)).await.unwrap_err();
     assert!(matches!(&err, MagentoError::Shape { what: "invoice", .. }), "{err}");
     assert_eq!(err.class(), ErrorClass::Internal);
     assert_eq!(shape.hits(), 1);
@@ -206,7 +211,7 @@ async fn injected_clock_sets_token_times() {
 fn state() -> SyncState {
     SyncState {
         entity_type: SyncEntityType::Invoice,
-        magento_entity_id: 12,
+        magento_entity_id: id(12),
         provider: "sage_accounting".into(),
         sync_status: SyncStatus::Failed,
         provider_entity_id: None,
@@ -245,7 +250,7 @@ async fn sync_state_failures_are_not_retried_in_place() {
     let err = client(&store).post_sync_state(&state()).await.unwrap_err();
     assert_eq!(err.class(), ErrorClass::Transient);
     assert_eq!(store.hits(), 1);
-    let invalid = SyncState { magento_entity_id: 0, ..state() };
+    let invalid = SyncState { provider: String::new(), ..state() };
     let err = client(&store).post_sync_state(&invalid).await.unwrap_err();
     assert!(matches!(err, MagentoError::InvalidSyncState(_)));
     assert_eq!(store.hits(), 1);
@@ -281,7 +286,7 @@ async fn connection_refused_is_transient() {
     let base = url::Url::parse(&format!("http://{addr}")).unwrap();
     let err = MagentoClient::new(http, base, TENANT, &keys())
         .with_retry(RetryConfig { max_attempts: 2, backoff: Duration::from_millis(1) })
-        .invoice(1)
+        .invoice(id(1))
         .await
         .unwrap_err();
     assert!(matches!(err, MagentoError::Http(HttpError::Connect(_))), "{err:?}");

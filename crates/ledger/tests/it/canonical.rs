@@ -1,7 +1,7 @@
 //! The ledger's typed Magento client reads every entity of magento-sim's seeded store: the two sides were
 //! written apart from the spec, so this is where their shapes must agree.
-use ledger_domain::TenantId;
-use ledger_magento::models::InvoiceState;
+use ledger_domain::magento::InvoiceState;
+use ledger_domain::{Currency, MagentoEntityId, TenantId};
 use rust_decimal::Decimal;
 use test_support::TestApp;
 
@@ -19,8 +19,9 @@ async fn every_seeded_entity_parses_into_the_ledgers_models() {
         .unwrap();
     let client = app.state.outbound.clients.get(tenant, &sim.base_url(), key_version).await.unwrap();
     let fixtures = control(&app.http, reqwest::Method::GET, format!("{}/_sim/fixtures", sim.base_url()), None).await;
-    let ids = |kind: &str| -> Vec<u64> {
-        fixtures[kind].as_array().unwrap().iter().map(|v| v["id"].as_u64().unwrap()).collect()
+    let ids = |kind: &str| -> Vec<MagentoEntityId> {
+        let id = |v: &serde_json::Value| MagentoEntityId::try_from(v["id"].as_u64().unwrap()).unwrap();
+        fixtures[kind].as_array().unwrap().iter().map(id).collect()
     };
 
     let ping = client.ping().await.unwrap();
@@ -34,25 +35,26 @@ async fn every_seeded_entity_parses_into_the_ledgers_models() {
         assert!(!inv.lines.is_empty(), "invoice {id} has lines");
         let lines: Decimal = inv.lines.iter().map(|l| l.line_subtotal).sum();
         assert_eq!(lines, inv.subtotal, "invoice {id}: lines add up to the subtotal");
-        currencies.insert(inv.currency.clone());
+        currencies.insert(inv.currency);
         if inv.state == InvoiceState::Paid && i % 3 == 0 {
             let pay = client.payment(id).await.unwrap_or_else(|e| panic!("payment {id}: {e}"));
             assert_eq!(pay.amount, inv.grand_total, "payment {id} is the invoice total");
         }
     }
-    assert!(["GBP", "EUR", "USD"].iter().all(|c| currencies.contains(*c)), "{currencies:?}");
+    let want = ["GBP", "EUR", "USD"].map(|c| Currency::parse(c).unwrap());
+    assert!(want.iter().all(|c| currencies.contains(c)), "{currencies:?}");
     for id in ids("credit_memos") {
         let memo = client.creditmemo(id).await.unwrap_or_else(|e| panic!("credit memo {id}: {e}"));
         assert_eq!(memo.magento_id, id);
     }
     for id in ids("customers") {
         let c = client.customer(id).await.unwrap_or_else(|e| panic!("customer {id}: {e}"));
-        assert_eq!(c.magento_id, id);
+        assert_eq!(c.magento_id, Some(id));
     }
     for id in ids("products") {
         let p = client.product(id).await.unwrap_or_else(|e| panic!("product {id}: {e}"));
         assert_eq!(p.magento_id, id);
     }
-    let missing = client.invoice(999_999).await.unwrap_err();
+    let missing = client.invoice(MagentoEntityId::new(999_999).unwrap()).await.unwrap_err();
     assert_eq!(missing.class(), ledger_domain::ErrorClass::NotFound);
 }

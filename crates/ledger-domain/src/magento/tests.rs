@@ -1,8 +1,16 @@
-//! Canonical entity parsing against spec-shaped JSON: omitted nulls, integral floats, strings for numbers.
+//! Canonical entity parsing against spec-shaped JSON: omitted nulls, integral floats, strings for numbers,
+//! typed ids and currencies; and properties over generated invoices.
+use proptest::prelude::*;
+use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::*;
+use crate::{Currency, MagentoEntityId};
+
+fn id(n: i64) -> MagentoEntityId {
+    MagentoEntityId::new(n).unwrap()
+}
 
 fn invoice_json() -> Value {
     json!({
@@ -27,7 +35,8 @@ fn invoice_json() -> Value {
 #[test]
 fn invoice_with_omitted_nulls_and_integral_numbers() {
     let inv: Invoice = serde_json::from_value(invoice_json()).unwrap();
-    assert_eq!(inv.magento_id, 12);
+    assert_eq!((inv.magento_id, inv.order_id), (id(12), id(30)));
+    assert_eq!(inv.currency, Currency::GBP);
     assert_eq!(inv.state, InvoiceState::Paid);
     assert!(inv.customer.is_guest());
     assert_eq!(inv.customer.last_name, None);
@@ -74,6 +83,7 @@ fn credit_memo_without_invoice() {
     assert_eq!(cm.adjustment_negative, dec!(2.5));
     assert_eq!(cm.base_to_order_rate, Some(dec!(1.1234)));
     assert_eq!(cm.customer.group_id, Some(1));
+    assert_eq!((cm.magento_id, cm.currency.as_str(), cm.customer.magento_id), (id(7), "EUR", Some(id(5))));
     assert!(!cm.customer.is_guest());
 }
 
@@ -128,4 +138,114 @@ fn contact_endpoint_shape() {
     assert_eq!(c.addresses[0].street, vec!["1 A St", "Flat 2"]);
     assert_eq!(c.addresses[1].kind, AddressKind::Shipping);
     assert_eq!(c.updated_at, None);
+}
+
+#[test]
+fn ids_and_currencies_are_typed_and_read_leniently() {
+    let mut v = invoice_json();
+    v["magento_id"] = json!("12");
+    v["currency"] = json!(" gbp ");
+    v["customer"]["magento_id"] = json!("5");
+    let inv: Invoice = serde_json::from_value(v).unwrap();
+    assert_eq!((inv.magento_id, inv.currency, inv.customer.magento_id), (id(12), Currency::GBP, Some(id(5))));
+    assert!(!inv.customer.is_guest());
+}
+
+#[test]
+fn invalid_ids_and_currencies_are_refused() {
+    let cases = [
+        ("magento_id", json!(0)),
+        ("magento_id", json!(-3)),
+        ("magento_id", json!(9_223_372_036_854_775_808u64)),
+        ("order_id", json!("x")),
+        ("currency", json!("POUNDS")),
+        ("currency", json!("")),
+    ];
+    for (field, value) in cases {
+        let mut v = invoice_json();
+        v[field] = value.clone();
+        assert!(serde_json::from_value::<Invoice>(v).is_err(), "{field} = {value}");
+    }
+    let mut v = invoice_json();
+    v["customer"]["magento_id"] = Value::Null;
+    assert!(serde_json::from_value::<Invoice>(v).is_err(), "a contact without an id is not a guest");
+}
+
+#[test]
+fn guest_contact_writes_back_as_zero() {
+    let inv: Invoice = serde_json::from_value(invoice_json()).unwrap();
+    assert_eq!(serde_json::to_value(&inv.customer).unwrap()["magento_id"], json!(0));
+}
+
+/// A decimal as Magento may print it: a JSON number or a numeric string.
+fn wire_decimal() -> impl Strategy<Value = (Decimal, Value)> {
+    (any::<i32>(), 0u32..=4, any::<bool>()).prop_map(|(mantissa, scale, as_string)| {
+        let d = Decimal::new(i64::from(mantissa), scale);
+        let text = d.to_string();
+        let wire = if as_string { Value::String(text) } else { serde_json::from_str(&text).unwrap() };
+        (d, wire)
+    })
+}
+
+/// An entity id as Magento may print it: an integer or a string of digits.
+fn wire_id() -> impl Strategy<Value = (MagentoEntityId, Value)> {
+    (1..=i64::MAX, any::<bool>()).prop_map(|(n, as_string)| {
+        let wire = if as_string { json!(n.to_string()) } else { json!(n) };
+        (id(n), wire)
+    })
+}
+
+fn currency_code() -> impl Strategy<Value = String> {
+    "[a-zA-Z]{3}"
+}
+
+proptest! {
+    #[test]
+    fn invoices_read_every_wire_form_of_their_values(
+        (magento_id, wire_magento_id) in wire_id(),
+        (order_id, wire_order_id) in wire_id(),
+        (qty, wire_qty) in wire_decimal(),
+        (total, wire_total) in wire_decimal(),
+        (rate, wire_rate) in prop::option::of(wire_decimal()).prop_map(|o| o.map_or((None, Value::Null), |(d, w)| (Some(d), w))),
+        code in currency_code(),
+    ) {
+        let mut v = invoice_json();
+        v["magento_id"] = wire_magento_id;
+        v["order_id"] = wire_order_id;
+        v["lines"][0]["qty"] = wire_qty;
+        v["grand_total"] = wire_total;
+        v["base_to_order_rate"] = wire_rate;
+        v["currency"] = json!(code);
+        let inv: Invoice = serde_json::from_value(v).unwrap();
+        prop_assert_eq!((inv.magento_id, inv.order_id), (magento_id, order_id));
+        prop_assert_eq!((inv.lines[0].qty, inv.grand_total, inv.base_to_order_rate), (qty, total, rate));
+        prop_assert_eq!(inv.currency.as_str(), code.to_ascii_uppercase());
+    }
+
+    #[test]
+    fn an_invoice_the_ledger_writes_reads_back_equal(
+        (magento_id, _) in wire_id(),
+        (total, _) in wire_decimal(),
+        guest in any::<bool>(),
+        code in currency_code(),
+    ) {
+        let mut inv: Invoice = serde_json::from_value(invoice_json()).unwrap();
+        inv.magento_id = magento_id;
+        inv.grand_total = total;
+        inv.currency = Currency::parse(&code).unwrap();
+        inv.customer.magento_id = (!guest).then_some(magento_id);
+        let written = serde_json::to_value(&inv).unwrap();
+        prop_assert_eq!(serde_json::from_value::<Invoice>(written).unwrap(), inv);
+    }
+
+    #[test]
+    fn arbitrary_field_values_never_panic(field in "[a-z_]{1,20}", text in any::<String>(), number in any::<i64>()) {
+        for value in [json!(text), json!(number), json!([text]), json!({"x": number})] {
+            let mut v = invoice_json();
+            v[field.as_str()] = value.clone();
+            v["lines"][0][field.as_str()] = value.clone();
+            v["customer"][field.as_str()] = value;
+            let _ = serde_json::from_value::<Invoice>(v);
+        }
+    }
 }

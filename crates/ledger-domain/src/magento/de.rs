@@ -1,14 +1,11 @@
-//! Lenient serde helpers for Magento's JSON: numbers that may be strings, and timestamps that may be `""`.
-//!
-//! Values go through `serde_json::Value`, so a number keeps its exact decimal text (the workspace enables
-//! serde_json's `arbitrary_precision`) and is never squeezed through `f64`.
-use std::str::FromStr;
-
+//! Lenient serde helpers for Magento's JSON: ids that may be strings, PHP booleans, timestamps that may
+//! be `""`. Decimals are read by [`crate::decimal`], shared with the Sage side.
 use chrono::{DateTime, NaiveDateTime, Utc};
-use rust_decimal::Decimal;
 use serde::de::Error as _;
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serializer};
 use serde_json::Value;
+
+use crate::MagentoEntityId;
 
 fn text_of(v: &Value) -> Option<String> {
     match v {
@@ -16,32 +13,6 @@ fn text_of(v: &Value) -> Option<String> {
         Value::String(s) => Some(s.trim().to_owned()),
         _ => None,
     }
-}
-
-/// Parses decimal text, including exponent forms such as `1e-7` that JSON allows.
-pub fn parse_decimal(s: &str) -> Option<Decimal> {
-    Decimal::from_str(s).ok().or_else(|| Decimal::from_scientific(s).ok())
-}
-
-fn decimal_from<E: serde::de::Error>(v: &Value) -> Result<Option<Decimal>, E> {
-    match v {
-        Value::Null => Ok(None),
-        Value::String(s) if s.trim().is_empty() => Ok(None),
-        _ => match text_of(v) {
-            Some(text) => parse_decimal(&text).map(Some).ok_or_else(|| E::custom(format!("not a decimal: {text}"))),
-            None => Err(E::custom(format!("expected a number or numeric string, got {v}"))),
-        },
-    }
-}
-
-/// A required decimal: a JSON number or a numeric string.
-pub fn decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
-    decimal_from(&Value::deserialize(d)?)?.ok_or_else(|| D::Error::custom("missing decimal"))
-}
-
-/// An optional decimal: absent, `null` and `""` are `None`.
-pub fn opt_decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
-    decimal_from(&Value::deserialize(d)?)
 }
 
 fn u64_from<E: serde::de::Error>(v: &Value) -> Result<Option<u64>, E> {
@@ -55,23 +26,55 @@ fn u64_from<E: serde::de::Error>(v: &Value) -> Result<Option<u64>, E> {
     }
 }
 
-/// A required non-negative integer (ids): a JSON integer or a string of digits.
+fn entity_id_from<E: serde::de::Error>(v: &Value) -> Result<Option<MagentoEntityId>, E> {
+    match u64_from::<E>(v)? {
+        None | Some(0) => Ok(None),
+        Some(n) => MagentoEntityId::try_from(n).map(Some).map_err(E::custom),
+    }
+}
+
+/// A required non-negative integer (scope ids such as `website_id`): a JSON integer or a string of digits.
 pub fn id<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     u64_from(&Value::deserialize(d)?)?.ok_or_else(|| D::Error::custom("missing id"))
 }
 
-/// An optional id: absent, `null` and `""` are `None`.
+/// An optional scope id: absent, `null` and `""` are `None`.
 pub fn opt_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     u64_from(&Value::deserialize(d)?)
 }
 
-/// A list of ids; `null` is empty.
+/// A list of scope ids; `null` is empty.
 pub fn ids<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
     match Value::deserialize(d)? {
         Value::Null => Ok(Vec::new()),
         Value::Array(items) => items.iter().filter_map(|v| u64_from::<D::Error>(v).transpose()).collect(),
         other => Err(D::Error::custom(format!("expected a list of ids, got {other}"))),
     }
+}
+
+/// A required entity id: a positive JSON integer or string of digits.
+pub fn entity_id<'de, D: Deserializer<'de>>(d: D) -> Result<MagentoEntityId, D::Error> {
+    let v = Value::deserialize(d)?;
+    entity_id_from(&v)?.ok_or_else(|| D::Error::custom(format!("expected a positive entity id, got {v}")))
+}
+
+/// An optional entity id (a reference such as a credit memo's `invoice_id`): absent, `null`, `""` and
+/// `0` (PHP's "no row") are `None`.
+pub fn opt_entity_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<MagentoEntityId>, D::Error> {
+    entity_id_from(&Value::deserialize(d)?)
+}
+
+/// A contact's `magento_id`: required, with `0` (the synthetic guest contact) read as `None`.
+pub fn contact_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<MagentoEntityId>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Err(D::Error::custom("missing contact id")),
+        v => entity_id_from(&v),
+    }
+}
+
+/// Writes a contact's `magento_id` as Magento does: the guest as `0`.
+pub fn serialize_contact_id<S: Serializer>(id: &Option<MagentoEntityId>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(id.map_or(0, u64::from))
 }
 
 /// A boolean that PHP may have rendered as `1`/`0` or `"1"`/`"0"`.
@@ -107,21 +110,18 @@ pub fn opt_timestamp<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<
 
 #[cfg(test)]
 mod tests {
-    use rust_decimal_macros::dec;
     use serde::Deserialize;
 
     use super::*;
 
     #[derive(Deserialize, Debug)]
     struct Probe {
-        #[serde(deserialize_with = "decimal")]
-        d: Decimal,
-        #[serde(default, deserialize_with = "opt_decimal")]
-        o: Option<Decimal>,
         #[serde(default, deserialize_with = "opt_timestamp")]
         t: Option<DateTime<Utc>>,
         #[serde(default, deserialize_with = "opt_id")]
         i: Option<u64>,
+        #[serde(default, deserialize_with = "opt_entity_id")]
+        e: Option<MagentoEntityId>,
     }
 
     fn probe(json: &str) -> Result<Probe, serde_json::Error> {
@@ -129,30 +129,24 @@ mod tests {
     }
 
     #[test]
-    fn decimals_from_numbers_and_strings() {
-        assert_eq!(probe(r#"{"d":100}"#).unwrap().d, dec!(100));
-        assert_eq!(probe(r#"{"d":19.99}"#).unwrap().d, dec!(19.99));
-        assert_eq!(probe(r#"{"d":"19.99"}"#).unwrap().d, dec!(19.99));
-        assert_eq!(probe(r#"{"d":" 7 "}"#).unwrap().d, dec!(7));
-        assert_eq!(probe(r#"{"d":-0.0825}"#).unwrap().d, dec!(-0.0825));
-        assert_eq!(probe(r#"{"d":1e-2}"#).unwrap().d, dec!(0.01));
-        assert_eq!(probe(r#"{"d":0.1000000000000000055511}"#).unwrap().d, dec!(0.1000000000000000055511));
-        assert!(probe(r#"{"d":"abc"}"#).is_err());
-        assert!(probe(r#"{"d":true}"#).is_err());
-        assert!(probe(r#"{"d":null}"#).is_err());
-        assert!(probe(r#"{}"#).is_err());
+    fn optional_values_tolerate_absence_null_and_empty() {
+        let p = probe(r#"{"t":"","i":"","e":""}"#).unwrap();
+        assert_eq!((p.t, p.i, p.e), (None, None, None));
+        let p = probe(r#"{"t":null,"e":null}"#).unwrap();
+        assert_eq!((p.t, p.e), (None, None));
+        let p = probe(r#"{"t":"2026-04-29T10:11:12Z","i":"42","e":"7"}"#).unwrap();
+        assert_eq!(p.t.unwrap().to_rfc3339(), "2026-04-29T10:11:12+00:00");
+        assert_eq!(p.i, Some(42));
+        assert_eq!(p.e.map(MagentoEntityId::get), Some(7));
     }
 
     #[test]
-    fn optional_values_tolerate_absence_null_and_empty() {
-        let p = probe(r#"{"d":1,"o":"","t":"","i":""}"#).unwrap();
-        assert_eq!((p.o, p.t, p.i), (None, None, None));
-        let p = probe(r#"{"d":1,"o":null,"t":null}"#).unwrap();
-        assert_eq!((p.o, p.t), (None, None));
-        let p = probe(r#"{"d":1,"o":"0.2","t":"2026-04-29T10:11:12Z","i":"42"}"#).unwrap();
-        assert_eq!(p.o, Some(dec!(0.2)));
-        assert_eq!(p.t.unwrap().to_rfc3339(), "2026-04-29T10:11:12+00:00");
-        assert_eq!(p.i, Some(42));
+    fn entity_ids_refuse_negative_and_past_bigint_and_read_zero_as_absent() {
+        assert_eq!(probe(r#"{"e":0}"#).unwrap().e, None);
+        assert!(probe(r#"{"e":-1}"#).is_err());
+        assert!(probe(r#"{"e":9223372036854775808}"#).is_err(), "ids past i64::MAX are refused, not clamped");
+        assert_eq!(probe(r#"{"e":9223372036854775807}"#).unwrap().e.map(MagentoEntityId::get), Some(i64::MAX));
+        assert!(probe(r#"{"e":"x"}"#).is_err());
     }
 
     #[test]
@@ -163,6 +157,6 @@ mod tests {
         {
             assert_eq!(parse_timestamp(s).unwrap().to_rfc3339(), want, "{s}");
         }
-        assert!(probe(r#"{"d":1,"t":"yesterday"}"#).is_err());
+        assert!(probe(r#"{"t":"yesterday"}"#).is_err());
     }
 }
