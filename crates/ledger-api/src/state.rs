@@ -4,8 +4,9 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use ledger_domain::{SharedClock, TenantId};
-use ledger_magento::{MagentoClients, TenantKeys};
+use ledger_magento::TenantKeys;
 use ledger_store::{Keyring, PgPool, StoreError, tenants};
+use ledger_sync::MagentoClients;
 use secrecy::SecretString;
 
 #[derive(Clone, Debug)]

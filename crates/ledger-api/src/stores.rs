@@ -8,8 +8,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ledger_domain::TenantId;
 use ledger_magento::PairError;
-use ledger_magento::pairing::{self, PairingError};
 use ledger_store::tenants;
+use ledger_sync::pairing::{self, PairingError};
 use serde::Deserialize;
 use serde_json::json;
 

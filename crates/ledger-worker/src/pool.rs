@@ -11,8 +11,8 @@ use tokio_util::sync::CancellationToken;
 use crate::EventProcessor;
 use crate::handler::{HandlerContext, handle};
 use ledger_domain::RetryPolicy;
-use ledger_magento::MagentoClients;
-use ledger_magento::delivery::{self, CallbackConfig};
+use ledger_sync::MagentoClients;
+use ledger_sync::delivery::{self, CallbackConfig};
 
 #[derive(Clone, Debug)]
 pub struct WorkerConfig {

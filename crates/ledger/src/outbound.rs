@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use ledger_magento::{GuardedHttp, MagentoClients, OutboundPolicy, TokioResolver};
+use ledger_magento::{GuardedHttp, OutboundPolicy, TokioResolver};
 use ledger_store::{Keyring, PgPool};
+use ledger_sync::MagentoClients;
 
 use crate::config::Config;
 

@@ -1,8 +1,8 @@
 //! `ledger store pair|disconnect`: binding Magento stores from the command line.
 use clap::Subcommand;
 use ledger_domain::TenantId;
-use ledger_magento::pairing::{self, PairingError};
 use ledger_store::tenants;
+use ledger_sync::pairing::{self, PairingError};
 use serde_json::json;
 
 use crate::config::Config;

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use crate::{GuardedHttp, MagentoClient, TenantKeys};
 use ledger_domain::{SharedClock, TenantId};
+use ledger_magento::{GuardedHttp, MagentoClient, TenantKeys};
 use ledger_store::{Keyring, PgPool, StoreError, tenants};
 use secrecy::ExposeSecret;
 use url::Url;

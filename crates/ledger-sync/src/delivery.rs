@@ -7,7 +7,7 @@ use ledger_domain::magento::{SyncEntityType, SyncState, SyncStatus};
 use ledger_domain::{MagentoEntityId, TenantId};
 use tracing::Instrument;
 
-use crate::MagentoError;
+use ledger_magento::MagentoError;
 use ledger_store::callbacks::{self, CallbackJob, Delivery};
 use ledger_store::{PgPool, tenants};
 use tokio_util::sync::CancellationToken;

@@ -7,8 +7,9 @@ use ledger_store::{Keyring, PgPool, StoreError};
 use secrecy::SecretString;
 use url::Url;
 
-use crate::client::{PairError, PairRequest, normalise_pairing_code, pair};
-use crate::{ApiKey, MagentoClients, MagentoError};
+use crate::MagentoClients;
+use ledger_magento::client::{PairError, PairRequest, normalise_pairing_code, pair};
+use ledger_magento::{ApiKey, MagentoError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PairingError {

@@ -1,0 +1,10 @@
+//! The application services the API and the worker call: pairing a store, delivering sync-state
+//! callbacks and the per-tenant Magento clients. They combine the store (ledger-store) with the
+//! clients (ledger-magento), which themselves know no database.
+pub mod delivery;
+pub mod pairing;
+pub mod tenant_clients;
+
+pub use delivery::CallbackConfig;
+pub use pairing::{Paired, PairingError, pair_store};
+pub use tenant_clients::{ClientError, MagentoClients};
