@@ -17,14 +17,20 @@ use crate::{ApiError, AppState, health, ingest, stores, tile};
 pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
     let request_id = HeaderName::from_static("x-request-id");
-    Router::new()
+    let deadline = |limit: Duration| ServiceBuilder::new().layer(HandleErrorLayer::new(overloaded)).timeout(limit);
+    let short = Router::new()
         .route("/webhooks/magento/{tenant_id}/{event}", post(ingest::receive))
         .route("/v1/tile/health", get(tile::tile_health))
         .route("/v1/tenant/disconnect", post(tile::disconnect))
-        .route("/api/v1/stores/pair", post(stores::pair))
         .route("/api/v1/stores/{tenant_id}/disconnect", post(stores::disconnect))
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
+        .route_layer(deadline(config.request_timeout));
+    // Pairing waits on the store (its pair call alone may take 20 s, then a ping): a short deadline
+    // would cut it off after the store took the new key.
+    let pairing = Router::new().route("/api/v1/stores/pair", post(stores::pair)).route_layer(deadline(PAIR_DEADLINE));
+    short
+        .merge(pairing)
         .fallback(|| async { ApiError::NotFound("no such endpoint") })
         .with_state(state)
         // Leave room above the webhook limit so the handler can answer 413 as problem+json itself.
@@ -40,10 +46,13 @@ pub fn router(state: AppState) -> Router {
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(HandleErrorLayer::new(overloaded))
                 .load_shed()
-                .concurrency_limit(config.max_in_flight)
-                .timeout(config.request_timeout),
+                .concurrency_limit(config.max_in_flight),
         )
 }
+
+/// The deadline of `POST /api/v1/stores/pair`: the store's pair call and the ping after it (20 s each
+/// at most), with room to record the outcome.
+pub const PAIR_DEADLINE: Duration = Duration::from_secs(60);
 
 async fn overloaded(err: BoxError) -> ApiError {
     if err.is::<tower::timeout::error::Elapsed>() {

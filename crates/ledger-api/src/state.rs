@@ -52,6 +52,9 @@ pub struct Outbound {
     pub public_url: Option<String>,
     /// The bound address, the last resort for the URL Magento calls.
     pub bind_url: String,
+    /// A plain-http URL may be sent to stores when pairing (`outbound.allow_http` or `dev.simulators`);
+    /// otherwise pairing requires https.
+    pub allow_http: bool,
     /// Operator bearer tokens (`admin.tokens`).
     pub admin_tokens: Arc<Vec<SecretString>>,
 }
@@ -97,9 +100,11 @@ impl AppState {
             self.keys.forget(tenant);
             return Ok(None);
         };
+        let derive = |key: &SecretString| Arc::new(TenantKeys::derive(secrecy::ExposeSecret::expose_secret(key)));
         let keys = CachedKeys {
-            keys: Arc::new(TenantKeys::derive(secrecy::ExposeSecret::expose_secret(&secret.api_key))),
+            keys: derive(&secret.api_key),
             key_version: secret.key_version,
+            pending: secret.pending.map(|p| (derive(&p.api_key), p.key_version)),
             active: secret.active,
             fetched: Instant::now(),
         };
@@ -116,6 +121,8 @@ impl AppState {
 pub struct CachedKeys {
     pub keys: Arc<TenantKeys>,
     pub key_version: i32,
+    /// The keys of an unconfirmed pairing and their version: tokens signed with them verify too.
+    pub pending: Option<(Arc<TenantKeys>, i32)>,
     pub active: bool,
     fetched: Instant,
 }

@@ -33,26 +33,31 @@ pub async fn pair(
     require_json(&headers)?;
     let body: PairBody = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("expected {{\"pairing_code\", \"magento_base_url\"}}: {e}")))?;
-    let ledger_url = ledger_base_url(&state, &headers);
-    let result = pairing::pair_store(
-        &state.pool,
-        &state.keyring,
-        &state.outbound.clients,
-        &ledger_url,
-        &body.pairing_code,
-        &body.magento_base_url,
-    )
-    .await;
+    let input = pairing::PairInput {
+        ledger_base_url: ledger_base_url(&state, &headers),
+        allow_http: state.outbound.allow_http,
+        pairing_code: body.pairing_code,
+        magento_base_url: body.magento_base_url,
+    };
+    // Run to the end even if the operator's connection drops: once the store may hold the new key,
+    // recording what happened must not be cut short.
+    let task_state = state.clone();
+    let result = tokio::spawn(async move {
+        let s = &task_state;
+        pairing::pair_store(&s.pool, &s.keyring, &s.outbound.clients, input).await
+    })
+    .await
+    .map_err(|e| ApiError::Internal(Box::new(e)))?;
     match result {
         Ok(paired) => {
-            state.forget_keys(paired.tenant.tenant_id());
+            state.forget_keys(paired.tenant_id);
             let mut out = json!({
-                "tenant_id": paired.tenant.id,
-                "status": paired.tenant.magento_connection_status,
+                "tenant_id": paired.tenant_id,
+                "status": paired.status,
                 "rotated": paired.rotated,
             });
-            if let Some(e) = paired.ping_error {
-                out["warning"] = json!(format!("paired, but the store did not answer the first ping: {e}"));
+            if let Some(w) = paired.warning {
+                out["warning"] = json!(format!("paired, but {w}"));
             }
             Ok((StatusCode::CREATED, Json(out)).into_response())
         }
@@ -64,12 +69,14 @@ pub async fn pair(
 /// A failed pairing as problem+json: 422 for what the merchant typed, 502 for what the store answered.
 fn pairing_problem(e: &PairingError) -> Response {
     let status = match e {
-        PairingError::InvalidUrl | PairingError::EmptyCode => StatusCode::UNPROCESSABLE_ENTITY,
+        PairingError::InvalidUrl | PairingError::EmptyCode | PairingError::CleartextLedgerUrl(_) => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
         PairingError::Pair(PairError::CodeRejected { .. } | PairError::BadRequest { .. } | PairError::Refused(_)) => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
         PairingError::PublicUrl | PairingError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        PairingError::Pair(_) => StatusCode::BAD_GATEWAY,
+        PairingError::Pair(_) | PairingError::Unconfirmed(_) => StatusCode::BAD_GATEWAY,
     };
     let body = json!({
         "type": format!("/problems/{}", e.code()),

@@ -36,6 +36,7 @@ impl EventState {
             Self::Skipped => "skipped",
             Self::Failed => "failed",
             Self::DeadLettered => "dead_lettered",
+            Self::Cancelled => "cancelled",
         }
     }
 
@@ -63,10 +64,13 @@ pub enum CallbackState {
     Delivered,
     /// Refused for good or out of attempts; waiting for an operator.
     DeadLettered,
+    /// Ended undelivered because the binding was revoked (nothing more is sent to that store).
+    Cancelled,
 }
 
 impl CallbackState {
-    pub const ALL: [CallbackState; 4] = [Self::Pending, Self::Delivering, Self::Delivered, Self::DeadLettered];
+    pub const ALL: [CallbackState; 5] =
+        [Self::Pending, Self::Delivering, Self::Delivered, Self::DeadLettered, Self::Cancelled];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -74,6 +78,7 @@ impl CallbackState {
             Self::Delivering => "delivering",
             Self::Delivered => "delivered",
             Self::DeadLettered => "dead_lettered",
+            Self::Cancelled => "cancelled",
         }
     }
 }

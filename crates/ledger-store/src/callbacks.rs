@@ -1,5 +1,5 @@
 //! Sync-state callbacks: written in the outcome's transaction, claimed in order per (entity, provider)
-//! under a lease, and marked delivered, retried or dead-lettered.
+//! under a lease (one in flight per tenant), and marked delivered, retried, dead-lettered or cancelled.
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -8,6 +8,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::StoreError;
+use crate::tenants::ConnectionStatus;
 
 /// The event a callback reports on: its entity type comes from the event name.
 #[derive(Debug, Clone, Copy)]
@@ -68,16 +69,19 @@ pub struct CallbackJob {
     pub magento_base_url: String,
     /// The tenant's key version and connection status when claimed (cache key; skip no-op updates).
     pub key_version: i32,
-    pub magento_connection_status: String,
+    pub magento_connection_status: ConnectionStatus,
 }
 
-/// Claims up to `limit` due callbacks. A callback waits while an earlier one for the same entity and
-/// provider is undelivered, so Magento never sees an older status after a newer one. Bindings that
-/// are revoked or not paired are skipped: nothing is sent to their stores.
+/// Claims up to `limit` due callbacks, at most one per tenant, skipping tenants with a delivery in
+/// flight (any process's live lease): each store gets its callbacks one at a time, in order, so a
+/// store that hangs holds one delivery slot, never the others' chips. A callback also waits while an
+/// earlier one for the same entity and provider is undelivered, so Magento never sees an older status
+/// after a newer one. Bindings that are revoked or not paired are skipped: nothing is sent to their
+/// stores.
 pub async fn claim_due(pool: &PgPool, limit: i64, lease: Duration) -> Result<Vec<CallbackJob>, StoreError> {
     Ok(sqlx::query_as(
-        "WITH next AS (
-             SELECT c.id FROM callbacks c
+        "WITH candidates AS (
+             SELECT DISTINCT ON (c.tenant_id) c.id, c.next_attempt_at FROM callbacks c
                JOIN tenants t ON t.id = c.tenant_id AND t.status = 'active' AND t.magento_base_url IS NOT NULL
               WHERE ((c.state = 'pending' AND c.next_attempt_at <= now())
                   OR (c.state = 'delivering' AND c.lease_expires_at < now()))
@@ -86,6 +90,14 @@ pub async fn claim_due(pool: &PgPool, limit: i64, lease: Duration) -> Result<Vec
                      WHERE o.tenant_id = c.tenant_id AND o.entity_type = c.entity_type
                        AND o.magento_entity_id = c.magento_entity_id AND o.provider = c.provider
                        AND o.id < c.id AND o.state IN ('pending', 'delivering'))
+                AND NOT EXISTS (
+                    SELECT 1 FROM callbacks d
+                     WHERE d.tenant_id = c.tenant_id AND d.state = 'delivering' AND d.lease_expires_at >= now())
+              ORDER BY c.tenant_id, c.next_attempt_at, c.id
+         ), next AS (
+             SELECT c.id FROM callbacks c JOIN candidates USING (id)
+              WHERE (c.state = 'pending' AND c.next_attempt_at <= now())
+                 OR (c.state = 'delivering' AND c.lease_expires_at < now())
               ORDER BY c.next_attempt_at, c.id
               LIMIT $1
               FOR UPDATE OF c SKIP LOCKED
@@ -103,6 +115,25 @@ pub async fn claim_due(pool: &PgPool, limit: i64, lease: Duration) -> Result<Vec
     .bind(lease.as_secs_f64())
     .fetch_all(pool)
     .await?)
+}
+
+/// Ends the tenant's undelivered callbacks as `cancelled` with `reason` (its binding was revoked, so
+/// nothing more is sent to its store), on the caller's transaction. Returns how many ended.
+pub(crate) async fn cancel_for_tenant(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    reason: &str,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "UPDATE callbacks SET state = $2, lease_expires_at = NULL, last_error = $3
+          WHERE tenant_id = $1 AND state IN ('pending', 'delivering')",
+    )
+    .bind(tenant)
+    .bind(CallbackState::Cancelled)
+    .bind(reason)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,7 +26,8 @@ pub struct EventTask {
 pub struct TokenUse {
     pub jti: String,
     pub expires_at: DateTime<Utc>,
-    /// The key version the token was verified with; a rotated key makes the token stale.
+    /// The key version the token was verified with (the current or the pending one); a rotated key
+    /// makes the token stale.
     pub key_version: i32,
 }
 
@@ -128,7 +129,10 @@ async fn consume_jti(
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "INSERT INTO jwt_replay (tenant_id, jti, expires_at)
-         SELECT $1, $2, $3 FROM tenants WHERE id = $1 AND key_version = $4 AND (status = 'active' OR NOT $5)
+         SELECT $1, $2, $3 FROM tenants
+          WHERE id = $1 AND (key_version = $4 OR pending_key_version = $4)
+            -- A pending key proves a pairing after any revoke (revoking drops pending keys).
+            AND (status = 'active' OR NOT $5 OR pending_key_version = $4)
          ON CONFLICT DO NOTHING",
     )
     .bind(tenant)

@@ -1,121 +1,155 @@
-//! Delivers sync-state callbacks to Magento: claims due rows in order per entity, posts them, and records
-//! delivered, retry (own schedule) or dead letter. A 401 marks the binding `token_revoked`.
+//! Delivers sync-state callbacks to Magento: claims due rows (one in flight per store, in order per
+//! entity), posts each as its own task under a global bound so a store that hangs never holds up the
+//! others, and records delivered, retry (on [`RetryPolicy::callbacks`]) or dead letter. A 401 marks the
+//! binding `token_revoked` and is retried (re-pairing fixes it); 400, 403 and 404 end at once.
+use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::join_all;
-use ledger_domain::magento::{SyncEntityType, SyncState, SyncStatus};
 use ledger_domain::{MagentoEntityId, TenantId};
-use tracing::Instrument;
-
-use ledger_magento::MagentoError;
+use ledger_domain::error_class::{ErrorClass, RetryPolicy};
+use ledger_domain::magento::{SyncEntityType, SyncState, SyncStatus};
+use ledger_magento::{HttpError, MagentoError};
 use ledger_store::callbacks::{self, CallbackJob, Delivery};
+use ledger_store::tenants::ConnectionStatus;
 use ledger_store::{PgPool, tenants};
+use tokio::sync::{Notify, Semaphore};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::tenant_clients::MagentoClients;
 
 #[derive(Clone, Debug)]
 pub struct CallbackConfig {
     pub poll_interval: Duration,
-    pub batch: i64,
+    /// Deliveries in flight at once in this process (each to a different store).
+    pub concurrency: usize,
     pub lease: Duration,
-    /// Delays before attempts 2, 3, …; the last repeats until `max_attempts`.
-    pub schedule: Vec<Duration>,
-    pub max_attempts: i32,
+    pub retry: RetryPolicy,
 }
 
 impl Default for CallbackConfig {
     fn default() -> Self {
-        let secs = [2, 5, 15, 30, 60, 120, 300, 600, 1800, 3600];
         Self {
             poll_interval: Duration::from_millis(250),
-            batch: 50,
+            concurrency: 32,
             lease: Duration::from_secs(60),
-            schedule: secs.into_iter().map(Duration::from_secs).collect(),
-            // About two days of hourly attempts after the ramp.
-            max_attempts: 60,
+            retry: RetryPolicy::callbacks(),
         }
     }
 }
 
-impl CallbackConfig {
-    fn delay_after(&self, attempt: i32) -> Duration {
-        let i = usize::try_from(attempt.max(1) - 1).unwrap_or(0);
-        self.schedule.get(i).or(self.schedule.last()).copied().unwrap_or(Duration::from_secs(60))
-    }
-}
-
+/// Runs the dispatcher until `shutdown`; deliveries still in flight then are abandoned (their leases
+/// expire and they are delivered again: Magento's sync-state upsert makes that harmless).
 pub async fn run(pool: PgPool, clients: MagentoClients, config: CallbackConfig, shutdown: CancellationToken) {
+    let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
+    let finished = Arc::new(Notify::new());
+    let mut in_flight = JoinSet::new();
     let mut tick = tokio::time::interval(config.poll_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
             _ = tick.tick() => {}
+            // A store finished: its next callback may be due now.
+            _ = finished.notified() => {}
         }
-        let jobs = match callbacks::claim_due(&pool, config.batch, config.lease).await {
+        while in_flight.try_join_next().is_some() {}
+        let free = slots.available_permits();
+        if free == 0 {
+            continue;
+        }
+        let jobs = match callbacks::claim_due(&pool, i64::try_from(free).unwrap_or(i64::MAX), config.lease).await {
             Ok(jobs) => jobs,
             Err(e) => {
                 tracing::warn!(error = %e, "could not claim callbacks");
                 continue;
             }
         };
-        join_all(jobs.into_iter().map(|job| deliver_one(&pool, &clients, &config, job))).await;
+        for job in jobs {
+            let Ok(slot) = slots.clone().try_acquire_owned() else { break };
+            let (pool, clients, retry, finished) = (pool.clone(), clients.clone(), config.retry, finished.clone());
+            in_flight.spawn(async move {
+                deliver_one(&pool, &clients, &retry, job).await;
+                drop(slot);
+                finished.notify_one();
+            });
+        }
     }
+    in_flight.shutdown().await;
 }
 
-async fn deliver_one(pool: &PgPool, clients: &MagentoClients, config: &CallbackConfig, job: CallbackJob) {
+async fn deliver_one(pool: &PgPool, clients: &MagentoClients, retry: &RetryPolicy, job: CallbackJob) {
     let tenant = job.tenant_id;
     let span = tracing::info_span!("callback", callback_id = job.id, tenant_id = %tenant, attempt = job.attempt);
     let outcome = match body(&job) {
         Some(state) => post(pool, clients, tenant, &job, &state).instrument(span.clone()).await,
-        None => Err((false, "unsupported entity type or status, or a non-positive entity id".to_owned())),
+        None => Err(Failure {
+            class: ErrorClass::Validation,
+            hint: None,
+            error: "unsupported entity type or status, or a non-positive entity id".into(),
+        }),
     };
     let _enter = span.enter();
     let delivery = match outcome {
         Ok(()) => Delivery::Delivered,
-        Err((true, error)) if job.attempt < config.max_attempts => {
-            Delivery::Retry { delay: config.delay_after(job.attempt), error }
-        }
-        Err((_, error)) => Delivery::DeadLettered { error },
+        Err(f) => match retry.next_delay(f.class, job.attempt, f.hint) {
+            Some(delay) => Delivery::Retry { delay: retry.jittered(delay, rand::random::<f64>()), error: f.error },
+            None => Delivery::DeadLettered { error: f.error },
+        },
     };
     match callbacks::record(pool, job.id, job.lease_token, &delivery).await {
         Ok(true) => tracing::info!(?delivery, "callback recorded"),
-        Ok(false) => tracing::warn!("callback lease lost; outcome dropped"),
+        Ok(false) => tracing::warn!("callback lease lost or cancelled; outcome dropped"),
         Err(e) => tracing::warn!(error = %e, "could not record the callback outcome; the lease will expire"),
     }
 }
 
-/// Posts one callback. `Err((retryable, message))` on failure.
+/// Why a delivery failed, classed for the retry policy.
+struct Failure {
+    class: ErrorClass,
+    hint: Option<Duration>,
+    error: String,
+}
+
+/// The class a failed callback is retried under. A 401 means the store holds another key: re-pairing
+/// fixes that, so it is retried like an outage; so is a TLS failure (a lapsed certificate gets
+/// renewed). 400, 403 and 404 (refused body, blocked or missing route) cannot change by retrying.
+fn retry_class(e: &MagentoError) -> ErrorClass {
+    match e {
+        MagentoError::Status { status: 401, .. } | MagentoError::Http(HttpError::Tls(_)) => ErrorClass::Transient,
+        other => other.class(),
+    }
+}
+
 async fn post(
     pool: &PgPool,
     clients: &MagentoClients,
     tenant: TenantId,
     job: &CallbackJob,
     state: &SyncState,
-) -> Result<(), (bool, String)> {
-    let client =
-        clients.get(tenant, &job.magento_base_url, job.key_version).await.map_err(|e| (true, e.to_string()))?;
+) -> Result<(), Failure> {
+    let client = clients.get(tenant, &job.magento_base_url, job.key_version).await.map_err(|e| Failure {
+        class: ErrorClass::Transient,
+        hint: None,
+        error: e.to_string(),
+    })?;
     match client.post_sync_state(state).await {
         Ok(()) => {
-            if job.magento_connection_status != "active"
-                && let Err(e) = tenants::set_connection_status(pool, tenant, "active").await
+            if job.magento_connection_status != ConnectionStatus::Active
+                && let Err(e) = tenants::set_connection_status(pool, tenant, ConnectionStatus::Active).await
             {
                 tracing::warn!(error = %e, "could not update the connection status");
             }
             Ok(())
         }
         Err(e) => {
-            let status = match &e {
-                MagentoError::Status { status, .. } => Some(*status),
-                _ => None,
-            };
-            if status == Some(401) {
-                let _ = tenants::set_connection_status(pool, tenant, "token_revoked").await;
+            if matches!(e, MagentoError::Status { status: 401, .. })
+                && let Err(e) = tenants::set_connection_status(pool, tenant, ConnectionStatus::TokenRevoked).await
+            {
+                tracing::warn!(error = %e, "could not update the connection status");
             }
-            // Magento refused our body (400): sending it again cannot help.
-            let retryable = !matches!(status, Some(400)) && !matches!(e, MagentoError::InvalidSyncState(_));
-            Err((retryable, e.to_string()))
+            Err(Failure { class: retry_class(&e), hint: e.retry_after(), error: e.to_string() })
         }
     }
 }
@@ -143,4 +177,26 @@ fn body(job: &CallbackJob) -> Option<SyncState> {
         skip_reason: job.skip_reason.clone(),
         error_code: job.error_code.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: u16) -> MagentoError {
+        MagentoError::Status { status: code, message: None, retry_after: None }
+    }
+
+    #[test]
+    fn refusals_end_at_once_and_outages_are_retried() {
+        let policy = RetryPolicy::callbacks();
+        for code in [400, 403, 404] {
+            assert_eq!(policy.next_delay(retry_class(&status(code)), 1, None), None, "HTTP {code} is final");
+        }
+        for code in [401, 500, 503] {
+            assert!(policy.next_delay(retry_class(&status(code)), 1, None).is_some(), "HTTP {code} is retried");
+        }
+        assert!(policy.next_delay(retry_class(&MagentoError::Http(HttpError::Timeout)), 1, None).is_some());
+        assert_eq!(policy.next_delay(retry_class(&status(503)), policy.max_attempts, None), None, "until the last");
+    }
 }

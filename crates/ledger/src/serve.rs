@@ -60,6 +60,7 @@ async fn serve(config: &Config, database: &Database, role: Role) -> anyhow::Resu
         clients: clients.clone(),
         public_url: config.server.public_url.as_ref().map(|u| u.as_str().trim_end_matches('/').to_owned()),
         bind_url: format!("http://{}", config.server.bind),
+        allow_http: config.outbound.allow_http || config.dev.simulators,
         admin_tokens: Arc::new(config.admin.tokens.clone()),
     };
     if config.admin.tokens.is_empty() {

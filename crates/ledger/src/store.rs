@@ -32,11 +32,17 @@ pub async fn run(config: &Config, db: &Database, cmd: StoreCommand) -> anyhow::R
     match cmd {
         StoreCommand::Pair { magento_url, code, json } => {
             let clients = outbound::clients(config, &db.pool, db.keyring.clone())?;
-            match pairing::pair_store(&db.pool, &db.keyring, &clients, &config.public_url(), &code, &magento_url).await
-            {
+            let input = pairing::PairInput {
+                ledger_base_url: config.public_url(),
+                allow_http: config.outbound.allow_http || config.dev.simulators,
+                pairing_code: code,
+                magento_base_url: magento_url,
+            };
+            match pairing::pair_store(&db.pool, &db.keyring, &clients, input).await {
                 Ok(paired) if json => {
-                    let mut out = json!({ "tenant_id": paired.tenant.id, "status": paired.tenant.magento_connection_status, "rotated": paired.rotated });
-                    if let Some(w) = paired.ping_error {
+                    let mut out =
+                        json!({ "tenant_id": paired.tenant_id, "status": paired.status, "rotated": paired.rotated });
+                    if let Some(w) = paired.warning {
                         out["warning"] = json!(w);
                     }
                     println!("{out}");
@@ -45,12 +51,12 @@ pub async fn run(config: &Config, db: &Database, cmd: StoreCommand) -> anyhow::R
                 Ok(paired) => {
                     println!(
                         "tenant_id: {}\nstatus:    {}{}",
-                        paired.tenant.id,
-                        paired.tenant.magento_connection_status,
+                        paired.tenant_id,
+                        paired.status,
                         if paired.rotated { " (key rotated)" } else { "" }
                     );
-                    if let Some(w) = paired.ping_error {
-                        println!("warning:   the store did not answer the first ping: {w}");
+                    if let Some(w) = paired.warning {
+                        println!("warning:   paired, but {w}");
                     }
                     Ok(())
                 }

@@ -5,8 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ledger_api::{ApiConfig, AppState, Outbound, Readiness};
-use ledger_domain::RetryPolicy;
-use ledger_domain::{SharedClock, TenantId};
+use ledger_domain::{RetryPolicy, SharedClock, TenantId};
 use ledger_magento::{ApiKey, TenantKeys, mint_outbound};
 use ledger_magento::{GuardedHttp, OutboundPolicy, TokioResolver};
 use ledger_store::{Keyring, tenants};
@@ -28,6 +27,12 @@ pub struct TestAppOptions {
     /// How event runs are retried.
     pub retry: RetryPolicy,
     pub callbacks: CallbackConfig,
+    /// `outbound.allow_http`: pairing may send the store a plain-http ledger URL (tests run on loopback).
+    pub allow_http: bool,
+    /// `server.public_url`; `None` is the app's own `http://127.0.0.1:PORT`.
+    pub public_url: Option<String>,
+    /// The deadline of every call to a store.
+    pub outbound_timeout: Duration,
 }
 
 impl Default for TestAppOptions {
@@ -41,9 +46,16 @@ impl Default for TestAppOptions {
             retry: RetryPolicy::events(),
             callbacks: CallbackConfig {
                 poll_interval: Duration::from_millis(50),
-                schedule: vec![Duration::from_millis(200), Duration::from_millis(400), Duration::from_millis(800)],
+                retry: RetryPolicy {
+                    base: Duration::from_millis(200),
+                    cap: Duration::from_millis(800),
+                    ..RetryPolicy::callbacks()
+                },
                 ..CallbackConfig::default()
             },
+            allow_http: true,
+            public_url: None,
+            outbound_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -104,15 +116,16 @@ impl TestApp {
         let policy = OutboundPolicy {
             allow_http: true,
             allow_cidrs: vec!["127.0.0.0/8".parse().expect("cidr")],
-            timeout: Duration::from_secs(5),
+            timeout: opts.outbound_timeout,
             ..OutboundPolicy::default()
         };
         let http = GuardedHttp::new(policy, Arc::new(TokioResolver)).expect("guarded http");
         let clients = MagentoClients::new(db.pool.clone(), keyring.clone(), http, opts.clock.clone());
         let outbound = Outbound {
             clients: clients.clone(),
-            public_url: Some(format!("http://{addr}")),
+            public_url: Some(opts.public_url.unwrap_or_else(|| format!("http://{addr}"))),
             bind_url: format!("http://{addr}"),
+            allow_http: opts.allow_http,
             admin_tokens: Arc::new(vec![SecretString::from(OPERATOR_TOKEN)]),
         };
         let state = AppState::new(db.pool.clone(), keyring.clone(), opts.api, opts.clock, readiness, outbound);

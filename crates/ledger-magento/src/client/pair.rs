@@ -54,6 +54,9 @@ pub enum PairError {
     BadRequest { message: String },
     #[error("Could not reach the store: {detail}. Check the URL and that the store is online.")]
     Unreachable { detail: String },
+    /// The request went out but no answer came back (a timeout or a dropped connection).
+    #[error("The store did not answer {detail}.")]
+    NoAnswer { detail: String },
     #[error("The store's HTTPS certificate or TLS setup was not accepted: {detail}")]
     Tls { detail: String },
     #[error("The URL redirects to {location}. Enter the exact Magento base URL: {suggested_base}")]
@@ -79,6 +82,7 @@ impl PairError {
             Self::CodeRejected { .. } => "pairing_code_rejected",
             Self::BadRequest { .. } => "pair_bad_request",
             Self::Unreachable { .. } => "store_unreachable",
+            Self::NoAnswer { .. } => "store_no_answer",
             Self::Tls { .. } => "store_tls_error",
             Self::Redirect { .. } => "store_redirects",
             Self::NotMagento { .. } => "not_a_byte8_store",
@@ -94,7 +98,10 @@ impl From<HttpError> for PairError {
         match e {
             HttpError::Refused(r) => Self::Refused(r),
             HttpError::Tls(detail) => Self::Tls { detail },
-            HttpError::Timeout => Self::Unreachable { detail: "the store did not answer in time".into() },
+            HttpError::Timeout => Self::NoAnswer { detail: "in time".into() },
+            HttpError::Transport(detail) => {
+                Self::NoAnswer { detail: format!("before the connection dropped ({detail})") }
+            }
             other => Self::Unreachable { detail: other.to_string() },
         }
     }

@@ -185,7 +185,7 @@ async fn a_401_from_magento_marks_the_connection_token_revoked() {
 async fn a_callback_that_keeps_failing_is_dead_lettered_after_its_last_attempt() {
     let processor = Scripted::default().on("customer.upserted", RunOutcome::skipped("outside_sync_since"));
     let mut options = app_options(processor, 0);
-    options.callbacks.max_attempts = 2;
+    options.callbacks.retry.max_attempts = 2;
     let app = TestApp::spawn_with(options).await;
     let sim = sim().await;
     paired(&app, &sim).await;

@@ -1,4 +1,5 @@
 //! Accepting events: one row and one task per new event, idempotency per tenant, reruns of failures.
+use ledger_store::tenants::ConnectionStatus;
 use serde_json::Value;
 use test_support::{TestApp, envelope};
 
@@ -156,9 +157,10 @@ async fn a_key_rotated_by_another_process_is_picked_up_at_once() {
         202,
         "caches the key"
     );
-    // Another process re-pairs the store: new api_key, key_version 2; this process's cache is not told.
+    // Another process re-pairs the store and its ping confirms the new key (key_version 2); this
+    // process's cache is not told.
     let new_key = ledger_magento::ApiKey::generate();
-    ledger_store::tenants::record_pairing(
+    let staged = ledger_store::tenants::stage_key(
         &app.db.pool,
         &app.keyring,
         old.id,
@@ -168,6 +170,11 @@ async fn a_key_rotated_by_another_process_is_picked_up_at_once() {
     )
     .await
     .unwrap();
+    assert!(
+        ledger_store::tenants::promote_key(&app.db.pool, old.id, staged.key_version, ConnectionStatus::Active)
+            .await
+            .unwrap()
+    );
     let new = test_support::TestTenant { id: old.id, api_key: new_key };
     assert_eq!(app.post_event(&new, "invoice.created", "invoice.created:2", &envelope(2)).await.status(), 202);
     assert_eq!(

@@ -43,7 +43,7 @@ pub async fn drain(app: &TestApp, sim: &RunningSim) -> Vec<Value> {
     v["sent"].as_array().cloned().unwrap_or_default()
 }
 
-async fn problem_code(resp: reqwest::Response) -> (u16, String) {
+pub async fn problem_code(resp: reqwest::Response) -> (u16, String) {
     let status = resp.status().as_u16();
     let body: Value = resp.json().await.unwrap();
     (status, body["code"].as_str().unwrap_or_default().to_owned())
