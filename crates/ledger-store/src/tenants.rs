@@ -148,22 +148,31 @@ pub struct PendingKey {
     pub key_version: i32,
 }
 
+#[derive(sqlx::FromRow)]
+struct SecretRow {
+    api_key_enc: Vec<u8>,
+    key_version: i32,
+    status: TenantStatus,
+    pending_api_key_enc: Option<Vec<u8>>,
+    pending_key_version: Option<i32>,
+}
+
 pub async fn secret(pool: &PgPool, keyring: &Keyring, id: TenantId) -> Result<Option<TenantSecret>, StoreError> {
-    let row: Option<(Vec<u8>, i32, TenantStatus, Option<Vec<u8>>, Option<i32>)> = sqlx::query_as(
+    let row: Option<SecretRow> = sqlx::query_as(
         "SELECT api_key_enc, key_version, status, pending_api_key_enc, pending_key_version FROM tenants WHERE id = $1",
     )
     .bind(id.0)
     .fetch_optional(pool)
     .await?;
-    let Some((enc, key_version, status, pending_enc, pending_version)) = row else { return Ok(None) };
-    let pending = match (pending_enc, pending_version) {
+    let Some(row) = row else { return Ok(None) };
+    let pending = match (row.pending_api_key_enc, row.pending_key_version) {
         (Some(enc), Some(key_version)) => Some(PendingKey { api_key: decrypt(keyring, id, &enc)?, key_version }),
         _ => None,
     };
     Ok(Some(TenantSecret {
-        api_key: decrypt(keyring, id, &enc)?,
-        key_version,
-        active: status == TenantStatus::Active,
+        api_key: decrypt(keyring, id, &row.api_key_enc)?,
+        key_version: row.key_version,
+        active: row.status == TenantStatus::Active,
         pending,
     }))
 }
