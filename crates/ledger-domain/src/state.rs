@@ -36,7 +36,6 @@ impl EventState {
             Self::Skipped => "skipped",
             Self::Failed => "failed",
             Self::DeadLettered => "dead_lettered",
-            Self::Cancelled => "cancelled",
         }
     }
 

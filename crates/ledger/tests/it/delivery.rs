@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ledger_store::runs::Outcome;
+use ledger_domain::RunOutcome;
 use serde_json::{Value, json};
 use test_support::{Scripted, TestApp, TestAppOptions, eventually};
 
@@ -12,8 +12,8 @@ use crate::store_proxy::{Mode, StoreProxy};
 
 fn options() -> TestAppOptions {
     let processor = Scripted::default()
-        .on("customer.upserted", Outcome::synced("sage-contact-{entity}", None))
-        .on("product.upserted", Outcome::synced("sage-product-{entity}", None));
+        .on("customer.upserted", RunOutcome::synced("sage-contact-{entity}", None))
+        .on("product.upserted", RunOutcome::synced("sage-product-{entity}", None));
     // Long enough that a hung store's first attempt is still waiting when the test looks.
     TestAppOptions {
         worker: true,
