@@ -5,9 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ledger_domain::{MagentoEntityId, TenantId};
 use ledger_domain::error_class::{ErrorClass, RetryPolicy};
 use ledger_domain::magento::{SyncEntityType, SyncState, SyncStatus};
+use ledger_domain::{MagentoEntityId, TenantId};
 use ledger_magento::{HttpError, MagentoError};
 use ledger_store::callbacks::{self, CallbackJob, Delivery};
 use ledger_store::tenants::ConnectionStatus;
