@@ -9,6 +9,7 @@ pub mod ids;
 pub mod magento;
 pub mod money;
 pub mod processing;
+pub mod sage;
 pub mod state;
 pub mod sync;
 mod text_enum;
