@@ -29,3 +29,31 @@ pub trait AccessTokens: Send + Sync {
     /// replaced that token) and return the token to retry with.
     fn after_unauthorized<'a>(&'a self, rejected: &'a SecretString) -> TokenFuture<'a>;
 }
+
+/// A fixed access token: for the connect flow right after the code exchange (before custody holds the
+/// pair), tools and tests. A 401 cannot be cured by it: it answers `ReconnectRequired`.
+#[derive(Clone)]
+pub struct StaticToken(SecretString);
+
+impl StaticToken {
+    pub fn new(token: SecretString) -> Self {
+        Self(token)
+    }
+}
+
+impl std::fmt::Debug for StaticToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StaticToken(..)")
+    }
+}
+
+impl AccessTokens for StaticToken {
+    fn access_token(&self) -> TokenFuture<'_> {
+        let token = self.0.clone();
+        Box::pin(async move { Ok(token) })
+    }
+
+    fn after_unauthorized<'a>(&'a self, _rejected: &'a SecretString) -> TokenFuture<'a> {
+        Box::pin(async { Err(TokenError::ReconnectRequired("Sage rejected the access token".into())) })
+    }
+}

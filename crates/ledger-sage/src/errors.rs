@@ -1,9 +1,16 @@
-//! Sage's error bodies (spec §4.1: a JSON array of `$severity`, `$dataCode`, `$message`, `$source`) and
-//! the error class each status and code means for our retry policy (spec §4.2).
-use ledger_domain::ErrorClass;
-use serde::Deserialize;
+//! Sage's error bodies (spec §4.1: a JSON array of `$severity`, `$dataCode`, `$message`, `$source`), the
+//! client's error type, and the class each failure means for our retry policy (spec §4.2): by HTTP status
+//! first, refined only by the `$message`/`$dataCode` values Sage documents (`(MSE)`, `RecordNotFound`).
+//! The simulator's own codes (`TooManyRequests`, `SubscriptionFeatureUnavailable`, …) are never matched.
+use std::time::Duration;
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+use ledger_domain::ErrorClass;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::TokenError;
+use crate::gate::GateRefusal;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SageErrorItem {
     #[serde(rename = "$severity", default)]
     pub severity: String,
@@ -15,11 +22,14 @@ pub struct SageErrorItem {
     pub source: String,
 }
 
-/// A failed API call: the status and whatever error items the body carried.
+/// A call Sage answered with an error status: the status, its error items, its `Retry-After` (429) and
+/// the `x_request_id` to quote to Sage support.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SageError {
     pub status: u16,
     pub items: Vec<SageErrorItem>,
+    pub retry_after: Option<Duration>,
+    pub request_id: Option<String>,
 }
 
 impl SageError {
@@ -28,7 +38,7 @@ impl SageError {
         let items = serde_json::from_slice::<Vec<SageErrorItem>>(body)
             .or_else(|_| serde_json::from_slice::<SageErrorItem>(body).map(|i| vec![i]))
             .unwrap_or_default();
-        Self { status, items }
+        Self { status, items, retry_after: None, request_id: None }
     }
 
     pub fn has_code(&self, code: &str) -> bool {
@@ -47,9 +57,119 @@ impl SageError {
             403 => ErrorClass::Permission,
             404 => ErrorClass::NotFound,
             429 => ErrorClass::RateLimited,
+            // "Couldn't find record." for a bad referenced id: Sage's status for it is undocumented.
+            400 | 422 if self.has_code("RecordNotFound") => ErrorClass::NotFound,
             400 | 405 | 409 | 415 | 422 => ErrorClass::Validation,
-            500..=599 => ErrorClass::Transient,
+            408 | 500..=599 => ErrorClass::Transient,
             _ => ErrorClass::Internal,
+        }
+    }
+
+    /// The first item's message, for people (Sage's messages are English only).
+    pub fn message(&self) -> Option<&str> {
+        self.items.first().map(|i| i.message.as_str())
+    }
+
+    /// The first item's `$source` (the field Sage blames, `line_items.tax_amount`, `base`, …).
+    pub fn source(&self) -> Option<&str> {
+        self.items.first().map(|i| i.source.as_str())
+    }
+
+    /// The first item's `$dataCode`.
+    pub fn data_code(&self) -> Option<&str> {
+        self.items.first().map(|i| i.data_code.as_str())
+    }
+
+    fn summary(&self) -> String {
+        match self.items.first() {
+            Some(i) if i.source.is_empty() => format!("{} {}", i.data_code, i.message),
+            Some(i) => format!("{} {} ({})", i.data_code, i.message, i.source),
+            None => "no error details".to_owned(),
+        }
+    }
+}
+
+impl std::fmt::Display for SageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Sage answered {}: {}", self.status, self.summary())
+    }
+}
+
+/// Every way a call through [`crate::SageClient`] can fail.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SageClientError {
+    #[error("{0}")]
+    Api(SageError),
+    #[error("the Sage call timed out")]
+    Timeout,
+    #[error("could not reach Sage: {0}")]
+    Connect(String),
+    #[error("the Sage call failed in transit: {0}")]
+    Transport(String),
+    /// The call gate would not admit the call (rate budget, 429 pause); nothing was sent.
+    #[error(transparent)]
+    Gate(#[from] GateRefusal),
+    /// No usable access token; nothing was sent.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// Sage served the call for another business than the one we named (`X-Business` response header):
+    /// never accepted silently, since the data would land in the wrong books.
+    #[error("Sage answered for business {got:?} instead of {expected}")]
+    BusinessMismatch { expected: String, got: Option<String> },
+    #[error("unreadable Sage response: {0}")]
+    Decode(String),
+    #[error("refusing Sage URL: {0}")]
+    Url(String),
+}
+
+impl SageClientError {
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Self::Api(e) => e.class(),
+            Self::Timeout | Self::Connect(_) | Self::Transport(_) => ErrorClass::Transient,
+            Self::Gate(GateRefusal::Paused { .. } | GateRefusal::BudgetExhausted { .. }) => ErrorClass::RateLimited,
+            Self::Gate(GateRefusal::Unavailable(_)) => ErrorClass::Transient,
+            Self::Token(TokenError::Unavailable(_)) => ErrorClass::Transient,
+            Self::Token(TokenError::ReconnectRequired(_) | TokenError::NotActive(_)) => ErrorClass::Auth,
+            Self::BusinessMismatch { .. } => ErrorClass::Permission,
+            Self::Decode(_) | Self::Url(_) => ErrorClass::Internal,
+        }
+    }
+
+    /// Sage's error, when it answered with one.
+    pub fn sage(&self) -> Option<&SageError> {
+        match self {
+            Self::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// How long to wait before trying again, when Sage (429 `Retry-After`) or the gate said so.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Api(e) => e.retry_after,
+            Self::Gate(GateRefusal::Paused { until } | GateRefusal::BudgetExhausted { until }) => {
+                (*until - chrono::Utc::now()).to_std().ok()
+            }
+            _ => None,
+        }
+    }
+
+    /// The module's `error_code` for a `failed` callback (magento-protocol §5.3).
+    pub fn module_error_code(&self) -> &'static str {
+        match self {
+            Self::Timeout | Self::Connect(_) | Self::Transport(_) => "http",
+            Self::Decode(_) => "serde",
+            Self::Url(_) => "internal",
+            Self::Api(e) if e.class() == ErrorClass::Transient => "provider",
+            other => match other.class() {
+                ErrorClass::Auth | ErrorClass::Permission => "auth",
+                ErrorClass::NotFound => "not_found",
+                ErrorClass::Validation => "validation",
+                ErrorClass::RateLimited => "rate_limited",
+                ErrorClass::Subscription | ErrorClass::Transient => "provider",
+                ErrorClass::Internal => "internal",
+            },
         }
     }
 }

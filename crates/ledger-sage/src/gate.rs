@@ -71,6 +71,14 @@ pub trait CallGate: Send + Sync + 'static {
         kind: CallKind,
     ) -> GateFuture<'a, Result<GatePermit, GateRefusal>>;
 
+    /// Waits until a call that names no business may start: `/businesses` and `/user`, made while
+    /// connecting, before a business is chosen. It still costs the app-wide budget; the default admits
+    /// at once, for gates that only keep per-business shares.
+    fn admit_unscoped(&self, kind: CallKind) -> GateFuture<'_, Result<GatePermit, GateRefusal>> {
+        let _ = kind;
+        Box::pin(async { Ok(GatePermit::free()) })
+    }
+
     /// Sage answered 429 for `business`, with its `Retry-After` when present.
     fn throttled<'a>(&'a self, business: &'a SageBusinessId, retry_after: Option<Duration>) -> GateFuture<'a, ()>;
 }

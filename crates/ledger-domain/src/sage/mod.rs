@@ -38,8 +38,8 @@ pub use payments::{
     PostAllocatedArtefact, PostContactAllocation, PostContactPayment, PutContactAllocation, PutContactPayment,
 };
 pub use reference::{
-    BankAccount, BusinessSettings, Currency, DefaultLedgerAccounts, FinancialSettings, InvoiceSettings,
-    LedgerAccount, PaymentMethod, TaxRate, TaxRatePercentage,
+    BankAccount, BusinessSettings, Currency, DefaultLedgerAccounts, FinancialSettings, InvoiceSettings, LedgerAccount,
+    PaymentMethod, TaxRate, TaxRatePercentage,
 };
 
 use std::fmt;
