@@ -17,6 +17,8 @@ pub mod contacts;
 pub mod documents;
 pub mod payments;
 pub mod reference;
+pub mod sales_credit_notes;
+pub mod sales_invoices;
 mod wire;
 
 pub use business::{Business, BusinessSubscription, User};
@@ -29,9 +31,8 @@ pub use contacts::{
     PostContactPerson, PutContact,
 };
 pub use documents::{
-    ArtefactTaxAnalysis, PaymentAllocation, PostArtefactAddress, PostArtefactLine, PostSalesCreditNote,
-    PostSalesInvoice, PutSalesCreditNote, PutSalesInvoice, SalesArtefactAddress, SalesCreditNote,
-    SalesCreditNoteLineItem, SalesInvoice, SalesInvoiceLineItem, TaxBreakdown,
+    ArtefactTaxAnalysis, PaymentAllocation, PostArtefactAddress, PostArtefactLine, SalesArtefactAddress,
+    SalesCreditNoteLineItem, SalesInvoiceLineItem, TaxBreakdown,
 };
 pub use payments::{
     AllocatedArtefact, AllocatedPaymentArtefact, ContactAllocation, ContactPayment, PaymentOnAccount,
@@ -41,6 +42,8 @@ pub use reference::{
     BankAccount, BusinessSettings, Currency, DefaultLedgerAccounts, FinancialSettings, InvoiceSettings, LedgerAccount,
     PaymentMethod, TaxRate, TaxRatePercentage,
 };
+pub use sales_credit_notes::{PostSalesCreditNote, PutSalesCreditNote, SalesCreditNote};
+pub use sales_invoices::{PostSalesInvoice, PutSalesInvoice, SalesInvoice};
 
 use std::fmt;
 
