@@ -4,7 +4,7 @@ use std::str::FromStr;
 use chrono::NaiveDate;
 use ledger_domain::sage::{
     PostAllocatedArtefact, PostArtefactLine, PostContact, PostContactAllocation, PostContactPayment, PostProduct,
-    PostSalesCreditNote, PostSalesInvoice, PostService, PostStockItem, PostStockMovement,
+    PostSalesCreditNote, PostSalesInvoice, PostService, PostStockItem, PostStockMovement, PutContactPayment,
 };
 use ledger_sage::queries::{ArtefactQuery, CatalogQuery, LedgerAccountQuery, PageQuery, PaymentQuery};
 use ledger_sage::{SageBusiness, idempotency_id};
@@ -256,4 +256,69 @@ async fn a_replayed_create_with_the_same_idempotency_id_returns_the_first_record
     assert_eq!(first.invoice_number, again.invoice_number);
     assert_eq!(s.records(&s.plus, "sales_invoices").await.len(), 1, "no second invoice");
     assert_eq!(s.duplicates().await, serde_json::json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipt_is_unallocated_by_a_partial_update_and_refunded_from_its_payment_on_account() {
+    let s = Sim::start().await;
+    let b = s.plus();
+    let books = books(&b).await;
+    let contact = customer(&b, "Unallocated").await;
+    let inv = b.create_sales_invoice(&invoice(&contact, &books, "100000010", "25.00", "5.00")).await.unwrap();
+    let receipt = PostContactPayment {
+        transaction_type_id: "CUSTOMER_RECEIPT".into(),
+        contact_id: contact.clone(),
+        bank_account_id: books.bank.clone(),
+        date: day(),
+        total_amount: d("30.00"),
+        allocated_artefacts: vec![PostAllocatedArtefact {
+            artefact_id: inv.id.clone(),
+            amount: d("30.00"),
+            discount: None,
+        }],
+        ..Default::default()
+    };
+    let paid = b.create_contact_payment(&receipt).await.unwrap();
+    let clear = PutContactPayment { allocated_artefacts: Some(vec![]), ..Default::default() };
+    let cleared = b.update_contact_payment(&paid.id, &clear).await.unwrap();
+    assert!(cleared.allocated_artefacts.is_empty(), "{cleared:?}");
+    let on_account = cleared.payment_on_account.expect("the whole receipt is now on account");
+    assert_eq!(on_account.outstanding_amount, Some(d("30")));
+    assert_eq!(b.sales_invoice(&inv.id).await.unwrap().status_id(), Some("UNPAID"));
+    let refund = PostContactPayment {
+        transaction_type_id: "CUSTOMER_REFUND".into(),
+        contact_id: contact.clone(),
+        bank_account_id: books.bank.clone(),
+        date: day(),
+        total_amount: d("30.00"),
+        allocated_artefacts: vec![PostAllocatedArtefact {
+            artefact_id: on_account.id,
+            amount: d("30.00"),
+            discount: None,
+        }],
+        idempotency_id: Some(idempotency_id("t|b|refund|10|create|v1")),
+        ..Default::default()
+    };
+    let refunded = b.create_contact_payment(&refund).await.unwrap();
+    assert_eq!(refunded.transaction_type.map(|t| t.id), Some("CUSTOMER_REFUND".to_owned()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credit_note_is_updated_in_place() {
+    let s = Sim::start().await;
+    let b = s.plus();
+    let books = books(&b).await;
+    let contact = customer(&b, "Noted").await;
+    let mut note = PostSalesCreditNote {
+        contact_id: contact.clone(),
+        date: day(),
+        reference: Some("CM100000011".into()),
+        credit_note_lines: invoice(&contact, &books, "x", "10.00", "2.00").invoice_lines,
+        ..Default::default()
+    };
+    let credit = b.create_sales_credit_note(&note).await.unwrap();
+    note.notes = Some("customer returned it".into());
+    let updated = b.update_sales_credit_note(&credit.id, &note).await.unwrap();
+    assert_eq!(updated.notes.as_deref(), Some("customer returned it"));
+    assert_eq!((updated.id, updated.credit_note_number), (credit.id, credit.credit_note_number));
 }
