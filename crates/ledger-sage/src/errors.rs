@@ -4,7 +4,7 @@
 //! The simulator's own codes (`TooManyRequests`, `SubscriptionFeatureUnavailable`, …) are never matched.
 use std::time::Duration;
 
-use ledger_domain::ErrorClass;
+use ledger_domain::{CallbackErrorCode, ErrorClass, RunFailure, SageErrorDetail};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::TokenError;
@@ -155,21 +155,31 @@ impl SageClientError {
         }
     }
 
-    /// The module's `error_code` for a `failed` callback (magento-protocol §5.3).
-    pub fn module_error_code(&self) -> &'static str {
-        match self {
-            Self::Timeout | Self::Connect(_) | Self::Transport(_) => "http",
-            Self::Decode(_) => "serde",
-            Self::Url(_) => "internal",
-            Self::Api(e) if e.class() == ErrorClass::Transient => "provider",
-            other => match other.class() {
-                ErrorClass::Auth | ErrorClass::Permission => "auth",
-                ErrorClass::NotFound => "not_found",
-                ErrorClass::Validation => "validation",
-                ErrorClass::RateLimited => "rate_limited",
-                ErrorClass::Subscription | ErrorClass::Transient => "provider",
-                ErrorClass::Internal => "internal",
-            },
+    /// The module's `error_code` for a `failed` callback (magento-protocol §5.3), from the class.
+    pub fn callback_error_code(&self) -> CallbackErrorCode {
+        CallbackErrorCode::from(self.class())
+    }
+}
+
+/// The worker's view of a failed Sage call: its class, a message for people, Sage's status and error
+/// entry (`$source`, `$dataCode`, `$message`), and the `Retry-After` hint.
+impl From<&SageClientError> for RunFailure {
+    fn from(e: &SageClientError) -> Self {
+        let mut failure = RunFailure::new(e.class(), e.to_string());
+        if let Some(sage) = e.sage() {
+            failure = failure.with_http_status(sage.status);
+            if let Some(first) = sage.items.first() {
+                let text = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+                failure = failure.with_sage(SageErrorDetail {
+                    source: text(&first.source),
+                    data_code: text(&first.data_code),
+                    message: text(&first.message),
+                });
+            }
         }
+        if let Some(hint) = e.retry_after() {
+            failure = failure.with_retry_after(hint);
+        }
+        failure
     }
 }

@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use ledger_domain::sage::PostContact;
-use ledger_domain::{ErrorClass, SageBusinessId};
+use ledger_domain::{ErrorClass, RunFailure, SageBusinessId};
 use ledger_sage::{SageClient, SageClientError, SageConfig, SageHttp, StaticToken, Unlimited, idempotency_id};
 use secrecy::SecretString;
 use serde_json::json;
@@ -22,7 +22,7 @@ async fn a_503_is_transient_and_keeps_sages_request_id() {
     s.faults(json!({"business": s.plus.to_string(), "rate_503": 1.0})).await;
     let err = s.plus().financial_settings().await.unwrap_err();
     assert_eq!(err.class(), ErrorClass::Transient, "{err}");
-    assert_eq!(err.module_error_code(), "provider");
+    assert_eq!(err.callback_error_code().as_str(), "provider");
     let sage = err.sage().expect("Sage's answer");
     assert_eq!(sage.status, 503);
     assert!(sage.request_id.is_some(), "x_request_id kept on failures");
@@ -39,7 +39,8 @@ async fn a_429_is_rate_limited_honours_retry_after_and_tells_the_gate() {
     let err = s.plus().currencies().await.unwrap_err();
     assert_eq!(err.class(), ErrorClass::RateLimited);
     assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
-    assert_eq!(err.module_error_code(), "rate_limited");
+    assert_eq!(err.callback_error_code().as_str(), "rate_limited");
+    assert_eq!(RunFailure::from(&err).retry_after, Some(Duration::from_secs(7)), "the hint travels to the run");
     s.faults(json!({"rate_429": 1.0})).await;
     let err = s.plus().currencies().await.unwrap_err();
     assert_eq!(err.class(), ErrorClass::RateLimited);
@@ -102,7 +103,7 @@ async fn a_token_that_cannot_be_refreshed_is_an_auth_failure() {
     let client = SageClient::new(http, Arc::new(StaticToken::new(fixed)), Arc::new(Unlimited));
     let err = client.business(s.plus.clone()).currencies().await.unwrap_err();
     assert_eq!(err.class(), ErrorClass::Auth);
-    assert_eq!(err.module_error_code(), "auth");
+    assert_eq!(err.callback_error_code().as_str(), "auth");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -143,13 +144,17 @@ async fn validation_keeps_source_and_data_code_and_unknown_ids_are_not_found() {
     let sage = err.sage().unwrap();
     assert_eq!((sage.status, sage.data_code(), sage.source()), (422, Some("RecordInvalid"), Some("reference")));
     assert!(sage.message().is_some_and(|m| !m.is_empty()));
-    assert_eq!(err.module_error_code(), "validation");
+    assert_eq!(err.callback_error_code().as_str(), "validation");
+    let failure = RunFailure::from(&err);
+    assert_eq!((failure.class, failure.detail.http_status), (ErrorClass::Validation, Some(422)));
+    let detail = failure.detail.sage.expect("Sage's entry travels to the run");
+    assert_eq!((detail.source.as_deref(), detail.data_code.as_deref()), (Some("reference"), Some("RecordInvalid")));
     let call = s.log.take().pop().unwrap();
     assert_eq!(call.request_body.unwrap()["contact"]["reference"], "ELEVENCHARS", "the body sent is recorded");
 
     let err = b.contact("0123456789abcdef0123456789abcdef").await.unwrap_err();
     assert_eq!(err.class(), ErrorClass::NotFound, "{err}");
-    assert_eq!(err.module_error_code(), "not_found");
+    assert_eq!(err.callback_error_code().as_str(), "not_found");
     assert!(b.contact("../businesses").await.is_err_and(|e| matches!(e, SageClientError::Url(_))));
 }
 
@@ -160,7 +165,7 @@ async fn a_hung_call_times_out_and_an_unreachable_host_is_transient() {
     let err = s.plus().currencies().await.unwrap_err();
     assert!(matches!(err, SageClientError::Timeout), "{err}");
     assert_eq!(err.class(), ErrorClass::Transient);
-    assert_eq!(err.module_error_code(), "http");
+    assert_eq!(err.callback_error_code().as_str(), "provider");
     let call = s.log.take().pop().unwrap();
     assert_eq!(call.status, None);
     assert!(call.transport_error.is_some());
