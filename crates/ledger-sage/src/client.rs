@@ -164,12 +164,17 @@ impl SageClient {
     }
 
     /// Sends one logical call: gate, token, request; after a 401 that is not MSE, one refresh and one
-    /// retry (through the gate again). Errors carry Sage's classification; 429 tells the gate.
+    /// retry (through the gate again). The gate admits before the token is asked for, so a refused call
+    /// never costs a refresh. Errors carry Sage's classification; 429 tells the gate.
     pub(crate) async fn send(&self, req: Request<'_>) -> Result<Answer, SageClientError> {
+        let permit = self.admit(&req).await?;
         let token = self.tokens.access_token().await?;
-        match self.attempt(&req, &token, false).await {
+        let first = self.attempt(&req, &token, false).await;
+        drop(permit);
+        match first {
             Err(SageClientError::Api(e)) if e.status == 401 && !e.is_subscription_lapsed() => {
                 let fresh = self.tokens.after_unauthorized(&token).await?;
+                let _permit = self.admit(&req).await?;
                 self.attempt(&req, &fresh, true).await
             }
             other => other,
@@ -190,7 +195,6 @@ impl SageClient {
         token: &SecretString,
         after_unauthorized: bool,
     ) -> Result<Answer, SageClientError> {
-        let _permit = self.admit(req).await?;
         let mut builder = self
             .http
             .client

@@ -218,3 +218,38 @@ async fn an_answer_for_another_business_is_refused() {
     assert_eq!(err.class(), ErrorClass::Permission);
     assert!(client.business(s.plus.clone()).financial_settings().await.is_ok(), "the lead itself matches");
 }
+
+/// Refuses every call, as the budget does when Sage paused a business.
+struct PausedGate;
+
+type GateFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+impl ledger_sage::CallGate for PausedGate {
+    fn admit<'a>(
+        &'a self,
+        _: &'a SageBusinessId,
+        _: ledger_sage::CallKind,
+    ) -> GateFuture<'a, Result<ledger_sage::GatePermit, ledger_sage::GateRefusal>> {
+        let until = chrono::Utc::now() + chrono::Duration::seconds(30);
+        Box::pin(async move { Err(ledger_sage::GateRefusal::Paused { until }) })
+    }
+
+    fn throttled<'a>(&'a self, _: &'a SageBusinessId, _: Option<Duration>) -> GateFuture<'a, ()> {
+        Box::pin(async {})
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_admission_sends_nothing_and_waits_as_rate_limited() {
+    let s = Sim::start().await;
+    let log = ledger_sage::CallLog::new();
+    let http = SageHttp::new(&SageConfig::new(format!("{}/v3.1", s.base).parse().unwrap())).unwrap();
+    let client = SageClient::new(http, s.tokens.clone(), Arc::new(PausedGate)).observed(Arc::new(log.clone()));
+    s.auth("expire_tokens", None).await;
+    let err = client.business(s.plus.clone()).currencies().await.unwrap_err();
+    assert!(matches!(err, SageClientError::Gate(_)), "{err}");
+    assert_eq!(err.class(), ErrorClass::RateLimited);
+    assert!(err.retry_after().is_some_and(|d| d > Duration::from_secs(20)), "the pause is the hint");
+    assert!(log.take().is_empty(), "nothing reached Sage");
+    assert_eq!(s.tokens.refreshes.load(Ordering::SeqCst), 0, "and no token was refreshed for it");
+}
