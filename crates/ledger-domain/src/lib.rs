@@ -1,6 +1,7 @@
 //! Pure domain types of the ledger: identifiers, the Magento event envelope, the canonical Magento models,
 //! the shared decimal reader, sync states, error classes, and the processor seam between the worker and the
 //! sync engine.
+pub mod binding;
 pub mod clock;
 pub mod decimal;
 pub mod envelope;
@@ -14,6 +15,7 @@ pub mod state;
 pub mod sync;
 mod text_enum;
 
+pub use binding::{BindingStatus, Tier};
 pub use clock::{Clock, SharedClock, SystemClock};
 pub use decimal::DecimalError;
 pub use envelope::{Envelope, EnvelopeError, EventName};

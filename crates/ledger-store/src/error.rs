@@ -18,6 +18,9 @@ pub enum StoreError {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(&'static str),
+    /// A stored value the schema should have kept out (a bug or a hand edit), named by column.
+    #[error("stored {0} is invalid")]
+    Corrupt(&'static str),
 }
 
 impl StoreError {

@@ -28,6 +28,18 @@ pub async fn tile_counts(pool: &PgPool, tenant: TenantId) -> Result<TileCounts, 
     .await?)
 }
 
+/// What the tile shows of the tenant's Sage binding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TileBinding {
+    pub status: crate::bindings::BindingStatus,
+    pub region: Option<String>,
+}
+
+/// The tenant's Sage binding as the tile shows it; `None` when it never started connecting.
+pub async fn tile_binding(pool: &PgPool, tenant: TenantId) -> Result<Option<TileBinding>, StoreError> {
+    Ok(crate::bindings::sage(pool, tenant).await?.map(|b| TileBinding { status: b.status, region: b.region }))
+}
+
 pub async fn heartbeat(pool: &PgPool, worker_id: &str) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO worker_heartbeats (worker_id) VALUES ($1)

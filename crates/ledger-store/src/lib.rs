@@ -1,5 +1,6 @@
 //! Postgres persistence for the ledger: one module per aggregate, plus the keyring, migrations and the
 //! private cluster. Every function that touches tenant data takes the tenant id.
+pub mod bindings;
 pub mod callbacks;
 pub mod cluster;
 pub mod crypto;
@@ -7,6 +8,7 @@ pub mod db;
 pub mod error;
 pub mod events;
 pub mod health;
+pub mod oauth_states;
 pub mod runs;
 pub mod tenants;
 

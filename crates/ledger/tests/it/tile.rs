@@ -40,7 +40,7 @@ async fn tile_counts_match_events_seeded_in_every_state() {
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["sync"]["pending_count"], 2, "{body}");
     assert_eq!(body["sync"]["failed_24h"], 2, "{body}");
-    assert_eq!(body["binding"]["status"], "active");
+    assert_eq!(body["binding"]["status"], "not_connected", "no Sage binding yet");
     assert_eq!(body["tenant"]["magento_connection_status"], "pending");
     let last: String = sqlx::query_scalar("SELECT to_char(max(finished_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM events WHERE tenant_id = $1")
         .bind(t.id.0)
