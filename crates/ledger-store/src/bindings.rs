@@ -219,17 +219,19 @@ pub async fn await_business_choice(
     tenant: TenantId,
     id: Uuid,
     reason: &str,
-) -> Result<(), StoreError> {
-    sqlx::query(
+) -> Result<Binding, StoreError> {
+    let row = sqlx::query_as::<_, BindingRow>(concat!(
         "UPDATE bindings SET status = 'connecting', status_reason = $3, disconnected_at = NULL, updated_at = now()
-          WHERE tenant_id = $1 AND id = $2",
-    )
+          WHERE tenant_id = $1 AND id = $2
+      RETURNING ",
+        binding_columns!()
+    ))
     .bind(tenant.0)
     .bind(id)
     .bind(reason)
-    .execute(conn)
+    .fetch_optional(conn)
     .await?;
-    Ok(())
+    one(row)?.ok_or(StoreError::NotFound("binding"))
 }
 
 /// `disconnected`, and the businesses offered at connect forgotten. The business chosen last is kept, so

@@ -22,19 +22,22 @@ fn context(state_hash: &[u8]) -> String {
     format!("oauth_state:{}:pkce_verifier", hex::encode(state_hash))
 }
 
-/// Records a new flow for `tenant`, expiring `ttl` from now (database time).
-pub async fn insert(
-    pool: &PgPool,
-    keyring: &Keyring,
-    tenant: TenantId,
-    provider: &str,
-    state: &SecretString,
-    pkce_verifier: &SecretString,
-    redirect_uri: &str,
-    ttl: Duration,
-) -> Result<(), StoreError> {
-    let state_hash = hash(state.expose_secret());
-    let enc = keyring.encrypt(pkce_verifier.expose_secret().as_bytes(), &context(&state_hash));
+/// A connect flow to record.
+#[derive(Debug)]
+pub struct NewState<'a> {
+    pub tenant: TenantId,
+    pub provider: &'a str,
+    pub state: &'a SecretString,
+    pub pkce_verifier: &'a SecretString,
+    pub redirect_uri: &'a str,
+    /// Expiry from now (database time).
+    pub ttl: Duration,
+}
+
+/// Records a new flow.
+pub async fn insert(pool: &PgPool, keyring: &Keyring, new: &NewState<'_>) -> Result<(), StoreError> {
+    let state_hash = hash(new.state.expose_secret());
+    let enc = keyring.encrypt(new.pkce_verifier.expose_secret().as_bytes(), &context(&state_hash));
     // Flows abandoned long ago go at the same time; a day keeps replays of recent ones recognisable.
     sqlx::query("DELETE FROM oauth_states WHERE expires_at < now() - interval '1 day'").execute(pool).await?;
     sqlx::query(
@@ -42,11 +45,11 @@ pub async fn insert(
          VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))",
     )
     .bind(&state_hash)
-    .bind(tenant.0)
-    .bind(provider)
+    .bind(new.tenant.0)
+    .bind(new.provider)
     .bind(enc)
-    .bind(redirect_uri)
-    .bind(ttl.as_secs_f64())
+    .bind(new.redirect_uri)
+    .bind(new.ttl.as_secs_f64())
     .execute(pool)
     .await
     .map_err(|e| crate::error::on_constraint(e, "oauth_states_pkey", StoreError::Conflict("state already in use")))?;

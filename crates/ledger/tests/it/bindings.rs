@@ -2,12 +2,17 @@
 //! every binding query is scoped to its tenant, and the tile reports the Sage binding.
 use std::time::Duration;
 
+use ledger_domain::TenantId;
 use ledger_domain::{BindingStatus, Currency, SageBusinessId, Tier};
 use ledger_store::bindings::{self, BusinessChoice};
-use ledger_store::oauth_states::{self, Consumed};
+use ledger_store::oauth_states::{self, Consumed, NewState};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use test_support::TestApp;
+
+fn flow<'a>(tenant: TenantId, state: &'a SecretString, verifier: &'a SecretString, ttl: Duration) -> NewState<'a> {
+    NewState { tenant, provider: bindings::SAGE, state, pkce_verifier: verifier, redirect_uri: "http://x/cb", ttl }
+}
 
 fn choice(id: &str, tier: Option<Tier>, active: bool) -> BusinessChoice {
     BusinessChoice {
@@ -27,9 +32,7 @@ async fn a_state_is_used_once_and_expires() {
     let (pool, ring) = (&app.db.pool, &app.keyring);
     let verifier = SecretString::from("v".repeat(64));
     let state = SecretString::from("state-one");
-    oauth_states::insert(pool, ring, t.id, bindings::SAGE, &state, &verifier, "http://x/cb", oauth_states::STATE_TTL)
-        .await
-        .unwrap();
+    oauth_states::insert(pool, ring, &flow(t.id, &state, &verifier, oauth_states::STATE_TTL)).await.unwrap();
     let stored: Vec<u8> = sqlx::query_scalar("SELECT state_hash FROM oauth_states").fetch_one(pool).await.unwrap();
     assert_ne!(stored, b"state-one".to_vec(), "the state is stored hashed");
 
@@ -45,9 +48,7 @@ async fn a_state_is_used_once_and_expires() {
     assert!(matches!(oauth_states::consume(pool, ring, "never-issued").await.unwrap(), Consumed::Unknown));
 
     let late = SecretString::from("state-late");
-    oauth_states::insert(pool, ring, t.id, bindings::SAGE, &late, &verifier, "http://x/cb", Duration::from_secs(600))
-        .await
-        .unwrap();
+    oauth_states::insert(pool, ring, &flow(t.id, &late, &verifier, Duration::from_secs(600))).await.unwrap();
     sqlx::query("UPDATE oauth_states SET expires_at = now() - interval '1 second' WHERE used_at IS NULL")
         .execute(pool)
         .await
@@ -61,18 +62,9 @@ async fn concurrent_callbacks_with_one_state_complete_once() {
     let t = app.create_tenant("shop").await;
     let verifier = SecretString::from("w".repeat(64));
     let state = SecretString::from("raced");
-    oauth_states::insert(
-        &app.db.pool,
-        &app.keyring,
-        t.id,
-        bindings::SAGE,
-        &state,
-        &verifier,
-        "u",
-        oauth_states::STATE_TTL,
-    )
-    .await
-    .unwrap();
+    oauth_states::insert(&app.db.pool, &app.keyring, &flow(t.id, &state, &verifier, oauth_states::STATE_TTL))
+        .await
+        .unwrap();
     let tries = (0..8).map(|_| {
         let (pool, ring) = (app.db.pool.clone(), app.keyring.clone());
         tokio::spawn(async move { oauth_states::consume(&pool, &ring, "raced").await.unwrap() })
