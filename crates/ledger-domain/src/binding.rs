@@ -1,8 +1,7 @@
 //! A tenant's binding to an accounting provider: its lifecycle status and the Sage subscription tier.
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
+
+use crate::text_enum::text_enum;
 
 /// Where a binding stands. Only `Active` bindings sync; the others say why not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -66,36 +65,8 @@ impl Tier {
     }
 }
 
-/// A stored or typed value that names no variant.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("unknown {what} `{value}`")]
-pub struct UnknownValue {
-    pub what: &'static str,
-    pub value: String,
-}
-
-macro_rules! text_variants {
-    ($ty:ty, $what:literal) => {
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $ty {
-            type Err = UnknownValue;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                Self::ALL
-                    .into_iter()
-                    .find(|v| v.as_str() == s)
-                    .ok_or_else(|| UnknownValue { what: $what, value: s.to_owned() })
-            }
-        }
-    };
-}
-
-text_variants!(BindingStatus, "binding status");
-text_variants!(Tier, "tier");
+text_enum!(BindingStatus, "binding status");
+text_enum!(Tier, "tier");
 
 #[cfg(test)]
 mod tests {
