@@ -8,6 +8,7 @@ mod business;
 mod client;
 pub mod errors;
 pub mod gate;
+pub mod oauth;
 pub mod queries;
 pub mod record;
 mod resources;
@@ -19,6 +20,7 @@ pub use client::{DEFAULT_API_BASE, SageClient, SageConfig, SageHttp};
 pub use errors::{SageClientError, SageError, SageErrorItem};
 pub use gate::{CallGate, CallKind, GatePermit, GateRefusal, Unlimited};
 pub use ledger_domain::sage::IdempotencyId;
+pub use oauth::{OAuthClient, OAuthConfig, OAuthError, PkceChallenge, TokenSet};
 pub use record::{CallLog, CallObserver, CallRecord};
 pub use token::TokenResponse;
 

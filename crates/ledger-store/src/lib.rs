@@ -3,6 +3,7 @@
 pub mod bindings;
 pub mod callbacks;
 pub mod cluster;
+pub mod credentials;
 pub mod crypto;
 pub mod db;
 pub mod error;

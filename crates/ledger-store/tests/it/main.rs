@@ -1,4 +1,7 @@
-//! The private cluster: start, attach, stop, recover from a stale `postmaster.pid`, and the refusals.
+//! The store on a real Postgres (binding credentials) and the private cluster: start, attach, stop,
+//! recover from a stale `postmaster.pid`, and the refusals.
+mod credentials;
+
 use std::path::Path;
 
 use ledger_store::cluster::{Cluster, ClusterError, ClusterOptions, find_binaries};
