@@ -9,9 +9,9 @@ INSERT INTO jwt_replay (tenant_id, jti, expires_at)
   SELECT :tenant::uuid, gen_random_uuid()::text, now() + interval '65 seconds'
     FROM tenants WHERE id = :tenant::uuid AND key_version = 1 AND (status = 'active' OR NOT true)
   ON CONFLICT DO NOTHING;
-INSERT INTO events (id, tenant_id, idempotency_key, dedup_key, rerun_of, event_name, magento_entity_id,
+INSERT INTO events (id, tenant_id, idempotency_key, dedup_key, rerun_of, event_name, entity_type, magento_entity_id,
                     website_id, store_id, occurred_at, payload, task_id)
-  VALUES (gen_random_uuid(), :tenant::uuid, 'bench.created:' || :k, 'bench.created:' || :k, NULL, 'invoice.created', 42,
+  VALUES (gen_random_uuid(), :tenant::uuid, 'bench.created:' || :k, 'bench.created:' || :k, NULL, 'invoice.created', 'invoice', 42,
           1, 1, now(), jsonb_build_object('magento_entity_id', 42, 'website_id', 1, 'store_id', 1, 'occurred_at', '2026-01-01T00' || chr(58) || '00' || chr(58) || '00Z',
                              'payload', jsonb_build_object('increment_id', '000000042', 'paid', false)),
           'bench-' || :k)
