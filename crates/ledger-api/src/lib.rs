@@ -5,6 +5,7 @@ pub mod ingest;
 pub mod operator;
 pub mod problem;
 pub mod router;
+pub mod sage;
 pub mod state;
 pub mod stores;
 pub mod tile;

@@ -12,7 +12,7 @@ use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::{ApiError, AppState, health, ingest, stores, tile};
+use crate::{ApiError, AppState, health, ingest, sage, stores, tile};
 
 pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
@@ -29,8 +29,11 @@ pub fn router(state: AppState) -> Router {
     // Pairing waits on the store (its pair call alone may take 20 s, then a ping): a short deadline
     // would cut it off after the store took the new key.
     let pairing = Router::new().route("/api/v1/stores/pair", post(stores::pair)).route_layer(deadline(PAIR_DEADLINE));
+    // The Sage callback exchanges the code and reads the businesses (several calls to Sage).
+    let sage = sage::routes().route_layer(deadline(PAIR_DEADLINE));
     short
         .merge(pairing)
+        .merge(sage)
         .fallback(|| async { ApiError::NotFound("no such endpoint") })
         .with_state(state)
         // Leave room above the webhook limit so the handler can answer 413 as problem+json itself.

@@ -7,6 +7,7 @@ use ledger_domain::{SharedClock, TenantId};
 use ledger_magento::TenantKeys;
 use ledger_store::{Keyring, PgPool, StoreError, tenants};
 use ledger_sync::MagentoClients;
+use ledger_sync::sage::connect::SageConnect;
 use secrecy::SecretString;
 
 #[derive(Clone, Debug)]
@@ -67,6 +68,8 @@ pub struct AppState {
     pub clock: SharedClock,
     pub readiness: Arc<Readiness>,
     pub outbound: Outbound,
+    /// The Sage connect service; `None` in processes that do not offer the connect routes.
+    pub sage: Option<Arc<SageConnect>>,
     keys: Arc<KeyCache>,
 }
 
@@ -86,8 +89,15 @@ impl AppState {
             clock,
             readiness: Arc::new(readiness),
             outbound,
+            sage: None,
             keys: Arc::new(KeyCache::default()),
         }
+    }
+
+    /// Offers the Sage connect routes through `sage`.
+    pub fn with_sage(mut self, sage: Arc<SageConnect>) -> Self {
+        self.sage = Some(sage);
+        self
     }
 
     /// The tenant's derived keys, from cache when fresh. `refresh` forces a reload (after a failed

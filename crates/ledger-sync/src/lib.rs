@@ -3,6 +3,7 @@
 //! clients (ledger-magento), which themselves know no database.
 pub mod delivery;
 pub mod pairing;
+pub mod sage;
 pub mod tenant_clients;
 
 pub use delivery::CallbackConfig;

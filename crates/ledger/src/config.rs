@@ -95,9 +95,12 @@ pub struct Dev {
 pub struct Sage {
     pub authorize_url: url::Url,
     pub token_url: url::Url,
+    pub revoke_url: url::Url,
     pub api_base: url::Url,
     pub client_id: String,
     pub client_secret: SecretString,
+    /// Where Sage sends the merchant back; default `{server.public_url}/oauth/sage/callback`.
+    pub redirect_url: Option<url::Url>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -190,6 +193,14 @@ impl Config {
         Ok(())
     }
 
+    /// The OAuth callback registered with Sage: `sage.redirect_url`, else `{public_url}/oauth/sage/callback`.
+    pub fn sage_redirect_url(&self) -> String {
+        match &self.sage.redirect_url {
+            Some(u) => u.as_str().to_owned(),
+            None => format!("{}/oauth/sage/callback", self.public_url()),
+        }
+    }
+
     /// The URL Magento calls: `server.public_url`, else the bound address.
     pub fn public_url(&self) -> String {
         match &self.server.public_url {
@@ -211,6 +222,8 @@ mod tests {
         assert_eq!(c.sage.api_base.as_str(), "https://api.accounting.sage.com/v3.1");
         assert_eq!(c.public_url(), "http://127.0.0.1:8080");
         assert!(!c.outbound.allow_http);
+        assert_eq!(c.sage.revoke_url.as_str(), "https://oauth.accounting.sage.com/revoke");
+        assert_eq!(c.sage_redirect_url(), "http://127.0.0.1:8080/oauth/sage/callback");
     }
 
     #[test]

@@ -2,7 +2,9 @@
 mod bench;
 mod config;
 mod database;
+mod dev;
 mod outbound;
+mod sage;
 mod serve;
 mod store;
 mod tenant;
@@ -43,6 +45,16 @@ enum Command {
     Store {
         #[command(subcommand)]
         command: store::StoreCommand,
+    },
+    /// Connect tenants to Sage Business Cloud Accounting, or disconnect them.
+    Sage {
+        #[command(subcommand)]
+        command: sage::SageCommand,
+    },
+    /// Development helpers (simulators only).
+    Dev {
+        #[command(subcommand)]
+        command: dev::DevCommand,
     },
     /// Load generators.
     Bench {
@@ -113,6 +125,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Store { command } => {
             let db = database::Database::open(&config).await?;
             let result = store::run(&config, &db, command).await;
+            db.close(false).await;
+            result
+        }
+        Command::Sage { command } => {
+            let db = database::Database::open(&config).await?;
+            let result = sage::run(&config, &db, command).await;
+            db.close(false).await;
+            result
+        }
+        Command::Dev { command } => {
+            let db = database::Database::open(&config).await?;
+            let result = dev::run(config, &db, command).await;
             db.close(false).await;
             result
         }

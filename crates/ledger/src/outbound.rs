@@ -42,6 +42,12 @@ impl DevSimulators {
         let base = sage.base_url();
         config.sage.authorize_url = format!("{base}/oauth2/auth/central").parse()?;
         config.sage.token_url = format!("{base}/token").parse()?;
+        config.sage.revoke_url = format!("{base}/revoke").parse()?;
+        if config.sage.client_id.is_empty() {
+            let sim = sage_sim::SimConfig::default();
+            config.sage.client_id = sim.client_id;
+            config.sage.client_secret = sim.client_secret.into();
+        }
         config.sage.api_base = format!("{base}/v3.1").parse()?;
         config.outbound.allow_http = true;
         config.outbound.allow_cidrs.push("127.0.0.0/8".parse()?);

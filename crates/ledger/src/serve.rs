@@ -74,6 +74,8 @@ async fn serve(config: &Config, database: &Database, role: Role) -> anyhow::Resu
         readiness,
         outbound,
     );
+    let sage = crate::sage::connect_service(config, &database.pool, database.keyring.clone())?;
+    let state = state.with_sage(Arc::new(sage));
     let app = match role {
         Role::Worker => ledger_api::router::health_router(state),
         Role::All | Role::Api => ledger_api::router(state),

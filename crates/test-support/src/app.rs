@@ -8,7 +8,9 @@ use ledger_api::{ApiConfig, AppState, Outbound, Readiness};
 use ledger_domain::{RetryPolicy, SharedClock, TenantId};
 use ledger_magento::{ApiKey, TenantKeys, mint_outbound};
 use ledger_magento::{GuardedHttp, OutboundPolicy, TokioResolver};
+use ledger_sage::oauth::{OAuthClient, OAuthConfig};
 use ledger_store::{Keyring, tenants};
+use ledger_sync::sage::connect::SageConnect;
 use ledger_sync::{CallbackConfig, MagentoClients};
 use ledger_worker::{EventProcessor, ReceiveOnly, WorkerConfig};
 use secrecy::SecretString;
@@ -33,6 +35,8 @@ pub struct TestAppOptions {
     pub public_url: Option<String>,
     /// The deadline of every call to a store.
     pub outbound_timeout: Duration,
+    /// A sage-sim base URL: offer the Sage connect routes against it (its default client credentials).
+    pub sage: Option<String>,
 }
 
 impl Default for TestAppOptions {
@@ -56,6 +60,7 @@ impl Default for TestAppOptions {
             allow_http: true,
             public_url: None,
             outbound_timeout: Duration::from_secs(5),
+            sage: None,
         }
     }
 }
@@ -128,7 +133,10 @@ impl TestApp {
             allow_http: opts.allow_http,
             admin_tokens: Arc::new(vec![SecretString::from(OPERATOR_TOKEN)]),
         };
-        let state = AppState::new(db.pool.clone(), keyring.clone(), opts.api, opts.clock, readiness, outbound);
+        let mut state = AppState::new(db.pool.clone(), keyring.clone(), opts.api, opts.clock, readiness, outbound);
+        if let Some(base) = &opts.sage {
+            state = state.with_sage(Arc::new(sage_connect(&db.pool, keyring.clone(), base, &format!("http://{addr}"))));
+        }
         let app = ledger_api::router(state.clone());
         let stop = shutdown.clone();
         let mut tasks = vec![tokio::spawn(async move {
@@ -246,4 +254,32 @@ impl TestApp {
             .await
             .expect("send")
     }
+}
+
+/// The Sage connect service against sage-sim at `sim_base`, for a ledger at `ledger_base`.
+pub fn sage_connect(
+    pool: &ledger_store::PgPool,
+    keyring: Arc<Keyring>,
+    sim_base: &str,
+    ledger_base: &str,
+) -> SageConnect {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("sage http client");
+    let url = |path: &str| url::Url::parse(&format!("{sim_base}{path}")).expect("sim url");
+    let redirect = format!("{ledger_base}/oauth/sage/callback");
+    let oauth = OAuthClient::new(
+        OAuthConfig {
+            authorize_url: url("/oauth2/auth/central"),
+            token_url: url("/token"),
+            revoke_url: url("/revoke"),
+            client_id: "sage-sim".into(),
+            client_secret: SecretString::from("sage-sim-secret"),
+            redirect_uri: url::Url::parse(&redirect).expect("redirect url"),
+        },
+        http.clone(),
+    );
+    SageConnect::new(pool.clone(), keyring, oauth, url("/v3.1"), http, redirect, true)
 }

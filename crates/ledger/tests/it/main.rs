@@ -3,6 +3,8 @@ mod bindings;
 mod callbacks;
 mod canonical;
 mod cli;
+mod connect;
+mod connect_sim;
 mod delivery;
 mod health;
 mod ingest;

@@ -1,0 +1,96 @@
+//! `ledger sage connect|disconnect`: the Sage connect flow from the command line, and the connect
+//! service built from configuration (shared with `serve` and `dev connect-sim`).
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Subcommand;
+use ledger_domain::TenantId;
+use ledger_sage::oauth::{OAuthClient, OAuthConfig};
+use ledger_store::{Keyring, PgPool};
+use ledger_sync::sage::connect::SageConnect;
+use secrecy::ExposeSecret;
+use serde_json::json;
+
+use crate::config::Config;
+use crate::database::Database;
+
+#[derive(Debug, Subcommand)]
+pub enum SageCommand {
+    /// Start connecting a tenant to Sage: prints the URL the merchant opens to authorise.
+    Connect {
+        #[arg(long)]
+        tenant: TenantId,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke the tenant's Sage tokens at Sage and delete them; the binding becomes `disconnected`.
+    Disconnect {
+        #[arg(long)]
+        tenant: TenantId,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The one HTTP client for Sage's OAuth and API endpoints (operator-configured hosts, not merchant input).
+pub fn sage_http() -> anyhow::Result<reqwest::Client> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(20))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .context("building the Sage HTTP client")
+}
+
+/// The connect service over `config`'s `sage.*` endpoints.
+pub fn connect_service(config: &Config, pool: &PgPool, keyring: Arc<Keyring>) -> anyhow::Result<SageConnect> {
+    let http = sage_http()?;
+    let redirect_uri = config.sage_redirect_url();
+    let oauth = OAuthClient::new(
+        OAuthConfig {
+            authorize_url: config.sage.authorize_url.clone(),
+            token_url: config.sage.token_url.clone(),
+            revoke_url: config.sage.revoke_url.clone(),
+            client_id: config.sage.client_id.clone(),
+            client_secret: config.sage.client_secret.clone(),
+            redirect_uri: redirect_uri.parse().context("sage.redirect_url")?,
+        },
+        http.clone(),
+    );
+    let configured = !config.sage.client_id.is_empty() && !config.sage.client_secret.expose_secret().is_empty();
+    Ok(SageConnect::new(pool.clone(), keyring, oauth, config.sage.api_base.clone(), http, redirect_uri, configured))
+}
+
+pub async fn run(config: &Config, db: &Database, cmd: SageCommand) -> anyhow::Result<()> {
+    let sage = connect_service(config, &db.pool, db.keyring.clone())?;
+    match cmd {
+        SageCommand::Connect { tenant, json } => {
+            let url = sage.start(tenant).await.map_err(|e| anyhow::anyhow!("{} ({})", e, e.code()))?;
+            if json {
+                println!("{}", json!({ "tenant_id": tenant, "authorize_url": url.as_str() }));
+            } else {
+                println!("Open this URL within 10 minutes to authorise the ledger in Sage:\n{url}");
+            }
+            Ok(())
+        }
+        SageCommand::Disconnect { tenant, json } => {
+            let (binding, revoked) =
+                sage.disconnect(tenant).await.map_err(|e| anyhow::anyhow!("{} ({})", e, e.code()))?;
+            if json {
+                println!(
+                    "{}",
+                    json!({ "tenant_id": tenant, "binding_id": binding.id, "status": binding.status, "revoked_at_sage": revoked })
+                );
+            } else if revoked {
+                println!("Sage disconnected for tenant {tenant}: the refresh token is revoked and our copy deleted");
+            } else {
+                println!(
+                    "Sage disconnected for tenant {tenant}: our copy of the tokens is deleted, but Sage did not confirm the revocation"
+                );
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! `ledger dev connect-sim` as a real process against the two simulators: it pairs the store, connects
+//! Sage and binds the business asked for; run again it re-pairs the same tenant; it refuses a Sage that
+//! the configuration does not point at, and simulators the configuration does not trust.
+use std::collections::BTreeMap;
+use std::process::{Command, Output};
+
+use ledger_domain::{BindingStatus, TenantId, Tier};
+use ledger_store::Keyring;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use test_support::{TestDb, http_client};
+
+struct Sims {
+    sage: sage_sim::RunningSim,
+    magento: magento_sim::RunningSim,
+}
+
+async fn sims() -> Sims {
+    let loopback = "127.0.0.1:0".parse().unwrap();
+    let sage =
+        sage_sim::spawn(sage_sim::SimConfig { auto_approve: true, ..Default::default() }, loopback).await.unwrap();
+    let magento =
+        magento_sim::spawn(magento_sim::SimConfig { cron: false, ..Default::default() }, loopback).await.unwrap();
+    Sims { sage, magento }
+}
+
+fn connect_sim(db: &TestDb, key: &SecretString, sage_base: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ledger"));
+    cmd.args(["dev", "connect-sim"])
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env("LEDGER_DATABASE__URL", &db.url)
+        .env("LEDGER_CRYPTO__KEYS__K1", key.expose_secret())
+        .env("LEDGER_LOG__LEVEL", "warn")
+        .env("LEDGER_SAGE__AUTHORIZE_URL", format!("{sage_base}/oauth2/auth/central"))
+        .env("LEDGER_SAGE__TOKEN_URL", format!("{sage_base}/token"))
+        .env("LEDGER_SAGE__REVOKE_URL", format!("{sage_base}/revoke"))
+        .env("LEDGER_SAGE__API_BASE", format!("{sage_base}/v3.1"))
+        .env("LEDGER_SAGE__CLIENT_ID", "sage-sim")
+        .env("LEDGER_SAGE__CLIENT_SECRET", "sage-sim-secret");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+const TRUST: [(&str, &str); 2] =
+    [("LEDGER_OUTBOUND__ALLOW_HTTP", "true"), ("LEDGER_OUTBOUND__ALLOW_CIDRS", "[\"127.0.0.0/8\"]")];
+
+async fn business_of_tier(sage: &str, tier: &str) -> String {
+    let state: Value = http_client().get(format!("{sage}/_sim/state")).send().await.unwrap().json().await.unwrap();
+    state["businesses"].as_array().unwrap().iter().find(|b| b["tier"] == tier).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_sim_pairs_connects_and_binds_the_business_asked_for() {
+    let s = sims().await;
+    let db = TestDb::new().await;
+    let key = Keyring::generate_key();
+    let keyring = Keyring::new(&BTreeMap::from([("k1".to_owned(), key.clone())]), None).unwrap();
+    let (sage, magento) = (s.sage.base_url(), s.magento.base_url());
+
+    let out = connect_sim(&db, &key, &sage, &["--sage-url", &sage, "--magento-url", &magento, "--json"], &TRUST);
+    assert!(out.status.success(), "connect-sim failed: {}", String::from_utf8_lossy(&out.stderr));
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tenant: TenantId = printed["tenant_id"].as_str().unwrap().parse().unwrap();
+    assert_eq!(printed["business_id"], business_of_tier(&sage, "Plus").await.as_str(), "Plus by default");
+    let binding = ledger_store::bindings::sage(&db.pool, tenant).await.unwrap().unwrap();
+    assert_eq!(printed["binding_id"], binding.id.to_string());
+    assert_eq!((binding.status, binding.tier), (BindingStatus::Active, Some(Tier::Plus)));
+    assert!(ledger_store::credentials::load(&db.pool, &keyring, binding.id).await.unwrap().is_some(), "tokens stored");
+    let state: Value = http_client().get(format!("{magento}/_sim/state")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(state["tenant_id"], tenant.to_string(), "the store is paired with the tenant");
+
+    let args = ["--sage-url", sage.as_str(), "--magento-url", magento.as_str(), "--business", "start", "--json"];
+    let out = connect_sim(&db, &key, &sage, &args, &TRUST);
+    assert!(out.status.success(), "second run failed: {}", String::from_utf8_lossy(&out.stderr));
+    let again: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(again["tenant_id"], tenant.to_string(), "the same store re-pairs the same tenant");
+    assert_eq!(again["business_id"], business_of_tier(&sage, "Start").await.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_sim_refuses_an_unconfigured_sage_and_untrusted_simulators() {
+    let s = sims().await;
+    let db = TestDb::new().await;
+    let key = Keyring::generate_key();
+    let (sage, magento) = (s.sage.base_url(), s.magento.base_url());
+    let args = ["--sage-url", sage.as_str(), "--magento-url", magento.as_str()];
+
+    let out = connect_sim(&db, &key, "https://oauth.example", &args, &TRUST);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("sage.authorize_url"), "names the endpoint that points elsewhere: {err}");
+
+    let out = connect_sim(&db, &key, &sage, &args, &[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("dev.simulators"), "{err}");
+    let calls: Value = http_client().get(format!("{sage}/_sim/calls")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(calls, serde_json::json!([]), "nothing was sent to the simulator");
+}
