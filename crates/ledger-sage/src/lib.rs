@@ -8,6 +8,7 @@ mod business;
 mod client;
 pub mod errors;
 pub mod gate;
+mod lookups;
 pub mod oauth;
 pub mod queries;
 pub mod record;

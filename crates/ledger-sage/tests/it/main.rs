@@ -2,6 +2,7 @@
 //! against an in-process sage-sim.
 mod errors;
 mod fixtures;
+mod lookups;
 mod oauth;
 mod paging;
 mod resources;
