@@ -4,6 +4,8 @@
 //! Every call has a timeout. Tokens travel as [`SecretString`] and no error carries a response body,
 //! so nothing here can put a token into a log line.
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use oauth2::basic::{BasicErrorResponse, BasicErrorResponseType, BasicTokenType};
@@ -203,7 +205,7 @@ impl OAuthClient {
 
     /// Exchanges a fresh authorization code (it dies 60 s after issue) for the first token pair.
     pub async fn exchange_code(&self, code: &str, verifier: &SecretString) -> Result<TokenSet, OAuthError> {
-        let http = |req| self.send(req);
+        let http = Http { client: &self.http, timeout: self.timeout };
         let answer = self
             .inner
             .exchange_code(AuthorizationCode::new(code.to_owned()))
@@ -217,7 +219,7 @@ impl OAuthClient {
     /// Trades the refresh token for a new pair. Sage rotates the refresh token on every refresh: the
     /// one passed in is dead once this returns `Ok`, so the caller must persist the new pair first.
     pub async fn refresh(&self, refresh_token: &SecretString) -> Result<TokenSet, OAuthError> {
-        let http = |req| self.send(req);
+        let http = Http { client: &self.http, timeout: self.timeout };
         let token = RefreshToken::new(refresh_token.expose_secret().to_owned());
         let answer = self.inner.exchange_refresh_token(&token).request_async(&http).await.map_err(classify)?;
         token_set(answer)
@@ -253,32 +255,51 @@ impl OAuthClient {
             Err(_) => Err(OAuthError::Protocol(format!("revoke answered HTTP {}", status.as_u16()))),
         }
     }
+}
 
-    /// The HTTP layer under `oauth2`: our shared reqwest client, a timeout, and 429/5xx turned into
-    /// transport errors (so they classify as transient rather than as unparseable error bodies).
-    async fn send(&self, request: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, HttpError> {
-        let (parts, body) = request.into_parts();
-        let resp = self
-            .http
-            .request(parts.method, parts.uri.to_string())
-            .headers(parts.headers)
-            .body(body)
-            .timeout(self.timeout)
-            .send()
-            .await
-            .map_err(|e| HttpError::Transport(transport_text(&e)))?;
-        let status = resp.status();
-        if transient_status(status.as_u16()) {
-            return Err(HttpError::Status(status.as_u16()));
-        }
-        let headers = resp.headers().clone();
-        let bytes = resp.bytes().await.map_err(|e| HttpError::Transport(transport_text(&e)))?;
-        let mut out = http::Response::builder().status(status);
-        if let Some(h) = out.headers_mut() {
-            *h = headers;
-        }
-        out.body(bytes.to_vec()).map_err(|e| HttpError::Transport(e.to_string()))
+/// The HTTP layer under `oauth2`: our shared reqwest client, a timeout, and 429/5xx turned into
+/// transport errors (so they classify as transient rather than as unparseable error bodies).
+struct Http<'a> {
+    client: &'a reqwest::Client,
+    timeout: Duration,
+}
+
+type HttpFuture<'c> = Pin<Box<dyn Future<Output = Result<oauth2::HttpResponse, HttpError>> + Send + 'c>>;
+
+impl<'c> oauth2::AsyncHttpClient<'c> for Http<'_> {
+    type Error = HttpError;
+    type Future = HttpFuture<'c>;
+
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        Box::pin(send(self.client, self.timeout, request))
     }
+}
+
+async fn send(
+    client: &reqwest::Client,
+    timeout: Duration,
+    request: oauth2::HttpRequest,
+) -> Result<oauth2::HttpResponse, HttpError> {
+    let (parts, body) = request.into_parts();
+    let resp = client
+        .request(parts.method, parts.uri.to_string())
+        .headers(parts.headers)
+        .body(body)
+        .timeout(timeout)
+        .send()
+        .await
+        .map_err(|e| HttpError::Transport(transport_text(&e)))?;
+    let status = resp.status();
+    if transient_status(status.as_u16()) {
+        return Err(HttpError::Status(status.as_u16()));
+    }
+    let headers = resp.headers().clone();
+    let bytes = resp.bytes().await.map_err(|e| HttpError::Transport(transport_text(&e)))?;
+    let mut out = http::Response::builder().status(status);
+    if let Some(h) = out.headers_mut() {
+        *h = headers;
+    }
+    out.body(bytes.to_vec()).map_err(|e| HttpError::Transport(e.to_string()))
 }
 
 fn transient_status(status: u16) -> bool {

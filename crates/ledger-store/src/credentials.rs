@@ -257,14 +257,72 @@ impl RefreshLock {
 
 /// Bindings whose refresh token expires before `before` and that are still active: the idle ones a
 /// background loop refreshes so they never reach Sage's 31-day limit. Oldest first, at most `limit`.
-pub async fn idle_before(pool: &PgPool, before: DateTime<Utc>, limit: i64) -> Result<Vec<Uuid>, StoreError> {
-    Ok(sqlx::query_scalar(
-        "SELECT c.binding_id FROM binding_credentials c JOIN bindings b ON b.id = c.binding_id
+pub async fn idle_before(
+    pool: &PgPool,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<(ledger_domain::TenantId, Uuid)>, StoreError> {
+    let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(
+        "SELECT b.tenant_id, c.binding_id FROM binding_credentials c JOIN bindings b ON b.id = c.binding_id
           WHERE c.refresh_expires_at < $1 AND b.status = 'active'
           ORDER BY c.refresh_expires_at LIMIT $2",
     )
     .bind(before)
     .bind(limit)
     .fetch_all(pool)
-    .await?)
+    .await?;
+    Ok(rows.into_iter().map(|(t, b)| (ledger_domain::TenantId(t), b)).collect())
+}
+
+/// Why custody takes a binding out of use (the binding's status afterwards).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unusable {
+    /// Sage refused the refresh token read under the lock (`invalid_grant`): only a reconnect helps.
+    ReconnectRequired,
+    /// Sage says the subscription lapsed (401 with `MSE`).
+    Suspended,
+}
+
+impl Unusable {
+    pub fn status(self) -> &'static str {
+        match self {
+            Self::ReconnectRequired => "reconnect_required",
+            Self::Suspended => "suspended",
+        }
+    }
+}
+
+/// Moves an `active` binding of `tenant` to `to`, with the reason shown to merchants and operators.
+/// A binding in any other status (disconnected meanwhile, say) is left alone; returns whether it moved.
+pub async fn mark_unusable(
+    pool: &PgPool,
+    tenant: ledger_domain::TenantId,
+    binding_id: Uuid,
+    to: Unusable,
+    reason: &str,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE bindings SET status = $3, status_reason = $4, updated_at = now()
+          WHERE tenant_id = $1 AND id = $2 AND status = 'active'",
+    )
+    .bind(tenant.0)
+    .bind(binding_id)
+    .bind(to.status())
+    .bind(reason)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The status of the tenant's binding (`None`: no such binding for this tenant).
+pub async fn binding_status(
+    pool: &PgPool,
+    tenant: ledger_domain::TenantId,
+    binding_id: Uuid,
+) -> Result<Option<String>, StoreError> {
+    Ok(sqlx::query_scalar("SELECT status FROM bindings WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.0)
+        .bind(binding_id)
+        .fetch_optional(pool)
+        .await?)
 }

@@ -167,5 +167,5 @@ async fn idle_bindings_are_those_whose_refresh_token_nears_its_end() {
     old.refresh_expires_at = Utc::now() + Span::days(3);
     credentials::save(&mut conn, &ring, idle, &old).await.unwrap();
     let due = credentials::idle_before(&db.pool, Utc::now() + Span::days(7), 10).await.unwrap();
-    assert_eq!(due, vec![idle]);
+    assert_eq!(due.into_iter().map(|(_, b)| b).collect::<Vec<_>>(), vec![idle]);
 }

@@ -1,4 +1,10 @@
-//! The Sage side of the application services: connecting a tenant (connect), and later the token
-//! custody and the rate budgets.
+//! The Sage side of the application services: connecting a tenant (connect), the token custody of
+//! each binding with its idle refresher, and later the rate budgets.
 pub mod businesses;
 pub mod connect;
+pub mod custody;
+mod hooks;
+pub mod idle;
+
+pub use custody::{BindingTokens, Custody, CustodyConfig, stored_tokens};
+pub use idle::run_idle_refresher;

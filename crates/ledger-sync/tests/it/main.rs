@@ -1,0 +1,2 @@
+//! ledger-sync's tests against a real Postgres and an in-process sage-sim over HTTP.
+mod custody;
