@@ -150,45 +150,126 @@ impl Catalog {
         Some(id)
     }
 
-    /// Refunds part of an order: with `invoice_id` against that invoice, without it as an
-    /// order-level (offline) refund. Returns the credit memo id.
+    /// What a new credit memo may still refund: against `invoice_id`, or for the whole order.
+    /// `None` when the order (or the invoice, on that order) does not exist.
+    pub fn refundable(&self, order_id: u64, invoice_id: Option<u64>) -> Option<Refundable> {
+        let order = self.orders.get(&order_id)?;
+        let (source, shipping, shipping_tax, total) = match invoice_id {
+            Some(i) => {
+                let inv = self.invoices.get(&i).filter(|inv| inv.order_id == order_id)?;
+                (&inv.lines, inv.shipping_amount, inv.shipping_tax, inv.grand_total())
+            }
+            None => {
+                let total =
+                    order.lines.iter().map(Line::total).sum::<Decimal>() + order.shipping_amount + order.shipping_tax;
+                (&order.lines, order.shipping_amount, order.shipping_tax, total)
+            }
+        };
+        // An invoice's refunds are its own credit memos; an order-level refund draws on every refund of the order.
+        let earlier: Vec<&CreditMemo> = self
+            .credit_memos
+            .values()
+            .filter(|m| m.order_id == order_id && (invoice_id.is_none() || m.invoice_id == invoice_id))
+            .collect();
+        let refunded: Decimal = earlier.iter().map(|m| m.grand_total()).sum();
+        let shipping_refunded = earlier.iter().any(|m| !m.shipping_amount.is_zero());
+        let lines: Vec<Line> = source
+            .iter()
+            .filter(|l| !earlier.iter().any(|m| m.lines.iter().any(|x| x.product_id == l.product_id)))
+            .cloned()
+            .collect();
+        let (shipping, shipping_tax) =
+            if shipping_refunded { (Decimal::ZERO, Decimal::ZERO) } else { (shipping, shipping_tax) };
+        Some(Refundable { lines, shipping, shipping_tax, amount: (total - refunded).max(Decimal::ZERO) })
+    }
+
+    /// Whether a credit memo against this invoice is possible now (paid and not fully refunded).
+    pub fn can_refund_invoice(&self, invoice_id: u64) -> bool {
+        self.invoices.get(&invoice_id).filter(|i| i.state == InvoiceState::Paid).is_some_and(|i| {
+            self.refundable(i.order_id, Some(invoice_id)).is_some_and(|r| r.has_items() && r.amount > Decimal::ZERO)
+        })
+    }
+
+    /// Refunds part of an order: with `invoice_id` against that (paid) invoice, without it as an
+    /// order-level (offline) refund. Like Magento, it refuses a credit memo once nothing is left to
+    /// refund and one whose total exceeds what is left (`adjustment_positive` adds to the refund).
     pub fn create_credit_memo<R: Rng>(
         &mut self,
         rng: &mut R,
         order_id: u64,
         invoice_id: Option<u64>,
+        adjustment_positive: Decimal,
         now: DateTime<Utc>,
-    ) -> Option<u64> {
-        let order = self.orders.get(&order_id)?;
-        let source = match invoice_id {
-            Some(i) => &self.invoices.get(&i).filter(|inv| inv.order_id == order_id)?.lines,
-            None => &order.lines,
-        };
+    ) -> Result<u64, RefundError> {
+        if let Some(i) = invoice_id {
+            let inv = self.invoices.get(&i).filter(|inv| inv.order_id == order_id).ok_or(RefundError::NoSuchInvoice)?;
+            if inv.state != InvoiceState::Paid {
+                return Err(RefundError::NotRefundable);
+            }
+        }
+        let left = self.refundable(order_id, invoice_id).ok_or(RefundError::NoSuchInvoice)?;
+        if !left.has_items() || left.amount <= Decimal::ZERO {
+            return Err(RefundError::NotRefundable);
+        }
         let full = rng.gen_bool(0.5);
-        let lines: Vec<Line> = if full { source.clone() } else { source.iter().take(1).cloned().collect() };
+        let lines: Vec<Line> = if full { left.lines.clone() } else { left.lines.iter().take(1).cloned().collect() };
         let (shipping_amount, shipping_tax) =
-            if full { (order.shipping_amount, order.shipping_tax) } else { (Decimal::ZERO, Decimal::ZERO) };
-        let adjustment_negative = if !full && rng.gen_bool(0.3) { dec!(5) } else { Decimal::ZERO };
+            if full { (left.shipping, left.shipping_tax) } else { (Decimal::ZERO, Decimal::ZERO) };
+        let fee = if !full && rng.gen_bool(0.3) { dec!(5) } else { Decimal::ZERO };
         let reason = ["Damaged in transit", "Customer changed mind", "", "Wrong size"][rng.gen_range(0..4)];
         let id = next(&self.credit_memos);
-        self.credit_memos.insert(
+        let mut memo = CreditMemo {
             id,
-            CreditMemo {
-                id,
-                increment_id: increment(id),
-                order_id,
-                invoice_id,
-                lines,
-                shipping_amount,
-                shipping_tax,
-                adjustment_positive: Decimal::ZERO,
-                adjustment_negative,
-                reason: (!reason.is_empty()).then(|| reason.to_owned()),
-                created_at: now,
-            },
-        );
-        Some(id)
+            increment_id: increment(id),
+            order_id,
+            invoice_id,
+            lines,
+            shipping_amount,
+            shipping_tax,
+            adjustment_positive: round2(adjustment_positive.max(Decimal::ZERO)),
+            adjustment_negative: Decimal::ZERO,
+            reason: (!reason.is_empty()).then(|| reason.to_owned()),
+            created_at: now,
+        };
+        // A fee that would leave nothing to pay back is not charged (Magento wants a positive total).
+        if memo.grand_total() > fee {
+            memo.adjustment_negative = fee;
+        }
+        if memo.grand_total() > left.amount {
+            return Err(RefundError::AboveRefundable(left.amount));
+        }
+        self.credit_memos.insert(id, memo);
+        Ok(id)
     }
+}
+
+/// What is left to refund of an invoice or order.
+#[derive(Debug, Clone)]
+pub struct Refundable {
+    /// Lines no credit memo has refunded yet.
+    pub lines: Vec<Line>,
+    pub shipping: Decimal,
+    pub shipping_tax: Decimal,
+    /// The total minus every earlier credit memo's grand total.
+    pub amount: Decimal,
+}
+
+impl Refundable {
+    fn has_items(&self) -> bool {
+        !self.lines.is_empty() || !self.shipping.is_zero()
+    }
+}
+
+/// Why Magento refuses a credit memo (its own messages).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RefundError {
+    #[error("The invoice does not exist or does not belong to the order.")]
+    NoSuchInvoice,
+    /// Not paid, or already refunded in full.
+    #[error("We can't create creditmemo for the invoice.")]
+    NotRefundable,
+    #[error("The most money available to refund is {0:.2}.")]
+    AboveRefundable(Decimal),
 }
 
 /// A phone number in the country's format.

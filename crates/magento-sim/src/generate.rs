@@ -190,10 +190,16 @@ pub fn generate(seed: u64) -> Catalog {
             continue;
         };
         let refund_at = inv_at + Duration::days(3);
-        if paid && j % 6 == 0 {
-            cat.create_credit_memo(&mut rng, order_id, Some(inv_id), refund_at);
+        // Each order is refunded at most once here, so every seeded credit memo is within what is refundable.
+        let refunded = if paid && j % 6 == 0 {
+            cat.create_credit_memo(&mut rng, order_id, Some(inv_id), Decimal::ZERO, refund_at).map(Some)
         } else if !paid && j % 9 == 1 {
-            cat.create_credit_memo(&mut rng, order_id, None, refund_at);
+            cat.create_credit_memo(&mut rng, order_id, None, Decimal::ZERO, refund_at).map(Some)
+        } else {
+            Ok(None)
+        };
+        if let Err(e) = refunded {
+            tracing::warn!(order_id, error = %e, "seeded refund refused");
         }
     }
     // One cancelled invoice for good measure (it never emits events).

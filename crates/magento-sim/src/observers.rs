@@ -31,8 +31,14 @@ pub enum EntityAction {
     },
     /// Captures an open invoice.
     PayInvoice { invoice_id: u64 },
-    /// A credit memo against `invoice_id`, or an order-level refund when only `order_id` is given.
-    Refund { invoice_id: Option<u64>, order_id: Option<u64> },
+    /// A credit memo against a paid `invoice_id`, or an order-level refund when only `order_id` is given;
+    /// `adjustment_positive` refunds that much on top of the items (Magento's "Adjustment Refund").
+    Refund {
+        invoice_id: Option<u64>,
+        order_id: Option<u64>,
+        #[serde(default)]
+        adjustment_positive: Option<Decimal>,
+    },
     /// Saves an existing customer, or creates one.
     SaveCustomer { customer_id: Option<u64>, country: Option<String>, company: Option<String> },
     /// Saves an existing product (optionally its stock item only), or creates one.
@@ -180,7 +186,7 @@ impl Store {
                 )];
                 Ok(json!({ "invoice_id": invoice_id, "events": events }))
             }
-            EntityAction::Refund { invoice_id, order_id } => {
+            EntityAction::Refund { invoice_id, order_id, adjustment_positive } => {
                 let order_id = match (invoice_id, order_id) {
                     (Some(i), _) => st
                         .catalog
@@ -198,8 +204,14 @@ impl Store {
                 };
                 let cm_id = st
                     .catalog
-                    .create_credit_memo(&mut st.rng, order_id, invoice_id, now)
-                    .ok_or_else(|| ControlError::bad_request("could not refund"))?;
+                    .create_credit_memo(
+                        &mut st.rng,
+                        order_id,
+                        invoice_id,
+                        adjustment_positive.unwrap_or(Decimal::ZERO),
+                        now,
+                    )
+                    .map_err(|e| ControlError::bad_request(e.to_string()))?;
                 let (website, store) =
                     st.catalog.orders.get(&order_id).map(|o| (o.website_id, o.store_id)).unwrap_or((0, 0));
                 let inc = crate::catalog::increment(cm_id);

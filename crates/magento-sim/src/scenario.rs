@@ -53,7 +53,8 @@ fn pick(store: &Store, rng: &mut StdRng) -> EntityAction {
         let st = store.lock();
         let c = &st.catalog;
         let open: Vec<u64> = c.invoices.values().filter(|i| i.state == InvoiceState::Open).map(|i| i.id).collect();
-        let paid: Vec<u64> = c.invoices.values().filter(|i| i.state == InvoiceState::Paid).map(|i| i.id).collect();
+        // Only invoices with something left to refund: Magento refuses a second full refund.
+        let paid: Vec<u64> = c.invoices.keys().copied().filter(|&i| c.can_refund_invoice(i)).collect();
         let customers: Vec<u64> = c.customers.keys().copied().collect();
         let products: Vec<u64> = c.products.keys().copied().collect();
         (open, paid, customers, products)
@@ -62,7 +63,9 @@ fn pick(store: &Store, rng: &mut StdRng) -> EntityAction {
     let any = |v: &Vec<u64>, rng: &mut StdRng| (!v.is_empty()).then(|| v[rng.gen_range(0..v.len())]);
     match roll {
         35..=59 if !open.is_empty() => EntityAction::PayInvoice { invoice_id: any(&open, rng).unwrap_or(1) },
-        60..=69 if !paid.is_empty() => EntityAction::Refund { invoice_id: any(&paid, rng), order_id: None },
+        60..=69 if !paid.is_empty() => {
+            EntityAction::Refund { invoice_id: any(&paid, rng), order_id: None, adjustment_positive: None }
+        }
         70..=84 => EntityAction::SaveCustomer {
             customer_id: if rng.gen_bool(0.5) { any(&customers, rng) } else { None },
             country: Some(["GB", "DE", "FR", "US", "AU"][rng.gen_range(0..5)].to_owned()),

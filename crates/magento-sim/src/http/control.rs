@@ -7,14 +7,17 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::routing::{get, post, put};
+use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::ControlError;
+use crate::model::totals;
 use crate::observers::EntityAction;
 use crate::outbox::Status;
 use crate::scenario::ScenarioRequest;
 use crate::store::{SAGE, Store};
+use crate::wire::Num;
 
 type St = State<Arc<Store>>;
 type Res = Result<Json<Value>, ControlError>;
@@ -150,15 +153,30 @@ async fn fixtures(State(s): St) -> Res {
         .values()
         .filter_map(|i| {
             let o = c.orders.get(&i.order_id)?;
-            Some(json!({ "id": i.id, "order_id": o.id, "state": i.state, "currency": o.currency,
+            let t = totals(&i.lines);
+            let refundable = c.refundable(o.id, Some(i.id)).map_or(Decimal::ZERO, |r| r.amount);
+            Some(json!({ "id": i.id, "increment_id": i.increment_id, "order_id": o.id,
+                         "order_increment_id": o.increment_id, "state": i.state, "currency": o.currency,
                          "guest": o.buyer.customer_id.is_none(), "customer_id": o.buyer.customer_id,
-                         "grand_total": crate::wire::Num(i.grand_total()) }))
+                         "subtotal": Num(t.subtotal), "tax_amount": Num(t.tax), "discount_amount": Num(t.discount),
+                         "shipping_amount": Num(i.shipping_amount), "shipping_tax_amount": Num(i.shipping_tax),
+                         "grand_total": Num(i.grand_total()), "refundable": Num(refundable) }))
         })
         .collect();
     let credit_memos: Vec<Value> = c
         .credit_memos
         .values()
-        .map(|m| json!({ "id": m.id, "order_id": m.order_id, "invoice_id": m.invoice_id }))
+        .map(|m| {
+            let t = totals(&m.lines);
+            let currency = c.orders.get(&m.order_id).map(|o| o.currency.clone());
+            let invoice_increment_id = m.invoice_id.and_then(|i| c.invoices.get(&i)).map(|i| i.increment_id.clone());
+            json!({ "id": m.id, "increment_id": m.increment_id, "order_id": m.order_id, "invoice_id": m.invoice_id,
+                    "invoice_increment_id": invoice_increment_id, "currency": currency,
+                    "subtotal": Num(t.subtotal), "tax_amount": Num(t.tax), "discount_amount": Num(t.discount),
+                    "shipping_amount": Num(m.shipping_amount), "shipping_tax_amount": Num(m.shipping_tax),
+                    "adjustment_positive": Num(m.adjustment_positive), "adjustment_negative": Num(m.adjustment_negative),
+                    "grand_total": Num(m.grand_total()) })
+        })
         .collect();
     Ok(Json(
         json!({ "products": products, "customers": customers, "invoices": invoices, "credit_memos": credit_memos }),

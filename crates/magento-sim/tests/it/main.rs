@@ -5,6 +5,7 @@ mod canonical;
 mod drain;
 mod fake_ledger;
 mod pairing;
+mod refunds;
 mod stores;
 mod support;
 mod sync_state;
