@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::api::{allocations, catalog, contacts, documents, payments};
+use crate::config::FxDirection;
 use crate::faults::FaultSpec;
 use crate::model::DocKind;
 use crate::state::{Business, Sim, lock};
@@ -38,6 +39,10 @@ pub async fn state(State(sim): State<Arc<Sim>>) -> Response {
             "name": format!("{} {}", user.first_name, user.last_name), "businesses": user.businesses,
             "lead_business": user.businesses.first()}],
         "businesses": businesses,
+        "exchange_rate_direction": match sim.config.fx_direction {
+            FxDirection::ForeignPerBase => "foreign_per_base",
+            FxDirection::BasePerForeign => "base_per_foreign",
+        },
         "clients": [{"client_id": sim.config.client_id, "redirect_uris": "any loopback (http://127.0.0.1:*, http://localhost:*)",
             "extra_redirect_uris": sim.config.extra_redirect_uris}],
     }))
@@ -126,7 +131,7 @@ pub async fn put_faults(State(sim): State<Arc<Sim>>, body: Bytes) -> Response {
         Ok(s) => s,
         Err(e) => return bad(format!("invalid fault profile: {e}")),
     };
-    let rates = [spec.rate_429, spec.rate_500_after_commit, spec.rate_503, spec.rate_hang];
+    let rates = [spec.rate_429, spec.rate_500_after_commit, spec.rate_503, spec.rate_hang, spec.rate_hang_after_commit];
     if rates.iter().any(|r| !(0.0..=1.0).contains(r)) {
         return bad("rates must be between 0 and 1");
     }

@@ -1,4 +1,4 @@
-//! Fault injection: per-business or global rates of 429, 503, 500-after-commit, hangs and latency.
+//! Fault injection: per-business or global rates of 429, 503, 500-after-commit, hangs, hangs-after-commit and latency.
 
 use std::collections::HashMap;
 
@@ -29,6 +29,13 @@ pub struct FaultSpec {
     pub latency_ms: Option<[u64; 2]>,
     #[serde(default)]
     pub rate_hang: f64,
+    /// Writes that commit and then never answer (a connection lost after Sage saved): the response
+    /// is held for `hold_ms`, then the connection is closed without a status line.
+    #[serde(default)]
+    pub rate_hang_after_commit: f64,
+    /// How long a hang-after-commit holds the response; absent = `hang_duration` (1 h).
+    #[serde(default)]
+    pub hold_ms: Option<u64>,
 }
 
 impl FaultSpec {
@@ -37,6 +44,7 @@ impl FaultSpec {
             && self.rate_500_after_commit <= 0.0
             && self.rate_503 <= 0.0
             && self.rate_hang <= 0.0
+            && self.rate_hang_after_commit <= 0.0
             && self.latency_ms.is_none()
     }
 }
@@ -49,6 +57,8 @@ pub struct Roll {
     pub too_many: Option<Option<u64>>,
     pub unavailable: bool,
     pub fail_after_commit: bool,
+    /// Hold a committed write's response this long, then drop the connection.
+    pub hang_after_commit: Option<Option<u64>>,
 }
 
 /// Active fault profiles and the seeded RNG that rolls them.
@@ -99,6 +109,9 @@ impl FaultState {
             fail_after_commit: hit(spec.rate_500_after_commit),
             ..Roll::default()
         };
+        if hit(spec.rate_hang_after_commit) {
+            roll.hang_after_commit = Some(spec.hold_ms);
+        }
         if hit(spec.rate_429) {
             roll.too_many = Some(spec.retry_after_s);
         }

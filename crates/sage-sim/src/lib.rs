@@ -8,6 +8,7 @@ mod api;
 mod bench;
 mod cli;
 mod config;
+pub mod conformance;
 mod control;
 mod error;
 mod faults;

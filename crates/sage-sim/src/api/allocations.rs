@@ -27,7 +27,7 @@ pub fn render(b: &Business, a: &Allocation) -> Value {
         "transaction": nested("transactions", &a.transaction_id, "Allocation"),
         "transaction_type": {"id": a.transaction_type, "displayed_as": a.transaction_type},
         "date": day(a.date), "contact": nested("contacts", &a.contact_id, &contact),
-        "allocated_artefacts": render_lines(b, &a.allocated),
+        "allocated_artefacts": render_lines(b, &a.allocated, false),
         "created_at": ts(a.meta.created_at), "updated_at": ts(a.meta.updated_at), "deleted_at": a.meta.deleted_at.map(ts),
     })
 }
@@ -52,7 +52,7 @@ pub async fn get(State(sim): State<Arc<Sim>>, Extension(ctx): Extension<Ctx>, Pa
 }
 
 pub async fn create(State(sim): State<Arc<Sim>>, Extension(ctx): Extension<Ctx>, body: Bytes) -> Reply {
-    let map = root(&body, "contact_allocation")?;
+    let map = root(&body, "contact_allocation", "POST", "/contact_allocations")?;
     let cfg = &sim.config;
     sim.with_business(&ctx.business, |b| {
         if b.tier == Tier::Start {

@@ -11,8 +11,8 @@ use chrono::Utc;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 
-use super::common::{Reply, check_date, day, idempotent, nested, ok, ts};
-use super::reference::ledger_ref;
+use super::common::{Reply, check_date, day, idempotent, nested, ok, system_ref, ts};
+use super::reference::{ledger_ref, tax_rate_ref};
 use crate::config::SimConfig;
 use crate::error::{ApiError, ApiResult};
 use crate::http::body::{Obj, root};
@@ -62,25 +62,93 @@ fn check_tier(config: &SimConfig, b: &Business, k: ItemKind, write: bool) -> Api
     Ok(())
 }
 
-const PASSTHROUGH: &[&str] = &[
-    "notes",
-    "sales_tax_rate_id",
-    "purchase_tax_rate_id",
-    "cost_price",
-    "source_guid",
-    "purchase_description",
-    "catalog_item_type_id",
-    "sales_prices",
-    "sales_rates",
-    "reorder_level",
-    "reorder_quantity",
-    "location",
-    "barcode",
-    "supplier_part_number",
-    "weight",
-    "measurement_unit",
-    "usual_supplier_id",
-];
+/// Text fields echoed back unchanged, by kind.
+fn passthrough(k: ItemKind) -> &'static [&'static str] {
+    match k {
+        ItemKind::Product | ItemKind::Service => &["notes", "source_guid", "purchase_description"],
+        ItemKind::StockItem => &[
+            "notes",
+            "source_guid",
+            "purchase_description",
+            "location",
+            "barcode",
+            "supplier_part_number",
+            "measurement_unit",
+        ],
+    }
+}
+
+/// Decimal fields, echoed as Sage's decimal strings, by kind.
+fn decimals(k: ItemKind) -> &'static [&'static str] {
+    match k {
+        ItemKind::Product | ItemKind::Service => &["cost_price"],
+        ItemKind::StockItem => &["cost_price", "reorder_level", "reorder_quantity", "weight"],
+    }
+}
+
+/// The request's id fields and price lists as the objects Sage returns (`sales_tax_rate_id` → `sales_tax_rate`).
+fn render_refs(
+    b: &mut Business,
+    k: ItemKind,
+    o: &Obj<'_>,
+    existing: Option<&Item>,
+    extra: &mut Map<String, Value>,
+) -> ApiResult<()> {
+    for key in ["sales_tax_rate", "purchase_tax_rate"] {
+        if let Some(id) = o.str_opt(&format!("{key}_id"))? {
+            extra.insert(key.into(), tax_rate_ref(b, &id));
+        }
+    }
+    if k == ItemKind::Product
+        && let Some(id) = o.str_opt("catalog_item_type_id")?
+    {
+        extra.insert("catalog_item_type".into(), system_ref("catalog_item_types", &id));
+    }
+    if let Some(id) = o.str_opt("usual_supplier_id")? {
+        let shown = b.contacts.get(&id).map_or_else(|| id.clone(), |c| c.displayed_as());
+        extra.insert("usual_supplier".into(), nested("contacts", &id, &shown));
+    }
+    if k == ItemKind::Service && o.has("oss_service") {
+        extra.insert("oss_service".into(), json!(o.bool_opt("oss_service")?.unwrap_or(false)));
+    }
+    let (list, name, amount, includes, kind_id, kind_key, kind_coll) = match k {
+        ItemKind::Service => (
+            "sales_rates",
+            "rate_name",
+            "rate",
+            "rate_includes_tax",
+            "service_rate_type_id",
+            "service_rate_type",
+            "service_rate_types",
+        ),
+        _ => (
+            "sales_prices",
+            "price_name",
+            "price",
+            "price_includes_tax",
+            "product_sales_price_type_id",
+            "product_sales_price_type",
+            "product_sales_price_types",
+        ),
+    };
+    let Some(rows) = o.array(list)? else { return Ok(()) };
+    let now = ts(existing.map_or_else(Utc::now, |e| e.meta.created_at));
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let Value::Object(m) = row else { return Err(ApiError::invalid(list, "is not an object")) };
+        let r = Obj::new(m, "");
+        let label = r.str_opt(name)?.unwrap_or_default();
+        let id = b.new_id();
+        out.push(json!({
+            "id": id, "displayed_as": label, name: label,
+            amount: r.dec_opt(amount)?.map(jv), includes: r.bool_opt(includes)?.unwrap_or(false),
+            kind_key: r.str_opt(kind_id)?.map(|t| nested(kind_coll, &t, &t)),
+            "created_at": now, "updated_at": now,
+        }));
+    }
+    extra.insert(list.into(), Value::Array(out));
+    Ok(())
+}
 
 fn build(
     b: &mut Business,
@@ -127,10 +195,15 @@ fn build(
             return Err(ApiError::bad_reference(config.bad_reference_status, key));
         }
     }
-    o.dec_opt("cost_price")?;
     let now = Utc::now();
     let mut extra = existing.map(|e| e.extra.clone()).unwrap_or_default();
-    o.keep(PASSTHROUGH, &mut extra);
+    o.keep(passthrough(k), &mut extra);
+    for key in decimals(k) {
+        if let Some(d) = o.dec_opt(key)? {
+            extra.insert((*key).into(), jv(d));
+        }
+    }
+    render_refs(b, k, &o, existing, &mut extra)?;
     Ok(Item {
         meta: existing
             .map(|e| Meta { updated_at: now, ..e.meta.clone() })
@@ -214,7 +287,7 @@ pub async fn create(
     body: Bytes,
 ) -> Reply {
     let k = kind_of(route.as_str());
-    let map = root(&body, k.root())?;
+    let map = root(&body, k.root(), "POST", route.as_str())?;
     let cfg = &sim.config;
     sim.with_business(&ctx.business, |b| {
         check_tier(cfg, b, k, true)?;
@@ -235,7 +308,7 @@ pub async fn update(
     body: Bytes,
 ) -> Reply {
     let k = kind_of(route.as_str());
-    let map = root(&body, k.root())?;
+    let map = root(&body, k.root(), "PUT", route.as_str())?;
     let cfg = &sim.config;
     sim.with_business(&ctx.business, |b| {
         check_tier(cfg, b, k, true)?;
@@ -290,8 +363,19 @@ pub async fn list_movements(
     })
 }
 
+pub async fn get_movement(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+) -> Reply {
+    sim.with_business(&ctx.business, |b| {
+        check_tier(&sim.config, b, ItemKind::StockItem, false)?;
+        ok(render_movement(b, b.stock_movements.get(&id).ok_or_else(ApiError::not_found)?))
+    })
+}
+
 pub async fn create_movement(State(sim): State<Arc<Sim>>, Extension(ctx): Extension<Ctx>, body: Bytes) -> Reply {
-    let map = root(&body, "stock_movement")?;
+    let map = root(&body, "stock_movement", "POST", "/stock_movements")?;
     let cfg = &sim.config;
     sim.with_business(&ctx.business, |b| {
         check_tier(cfg, b, ItemKind::StockItem, true)?;

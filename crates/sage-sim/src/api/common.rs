@@ -28,6 +28,76 @@ pub fn nested(collection: &str, id: &str, displayed_as: &str) -> Value {
     json!({"id": id, "displayed_as": displayed_as, "$path": format!("/{collection}/{id}")})
 }
 
+/// Display names of the countries the simulator knows (others show their code).
+const COUNTRIES: &[(&str, &str)] = &[
+    ("GB", "United Kingdom"),
+    ("IE", "Ireland"),
+    ("DE", "Germany"),
+    ("FR", "France"),
+    ("NL", "Netherlands"),
+    ("BE", "Belgium"),
+    ("ES", "Spain"),
+    ("IT", "Italy"),
+    ("US", "United States"),
+    ("CA", "Canada"),
+    ("AU", "Australia"),
+    ("CH", "Switzerland"),
+];
+
+/// `{id, displayed_as, $path}` of a country, e.g. `United Kingdom (GB)`.
+pub fn country_ref(code: &str) -> Value {
+    let name = COUNTRIES.iter().find(|(c, _)| c.eq_ignore_ascii_case(code)).map(|(_, n)| *n);
+    let shown = name.map_or_else(|| code.to_owned(), |n| format!("{n} ({code})"));
+    nested("countries", code, &shown)
+}
+
+/// `{id, displayed_as, $path}` of a system list entry whose display name is its id in title case.
+pub fn system_ref(collection: &str, id: &str) -> Value {
+    let shown: Vec<String> = id
+        .split('_')
+        .map(|w| {
+            let lower = w.to_lowercase();
+            let mut c = lower.chars();
+            c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+        })
+        .collect();
+    nested(collection, id, &shown.join(" "))
+}
+
+/// Which response shape an address takes: a contact's `Address` or a document's `SalesArtefactAddress`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressShape {
+    Contact,
+    Document,
+}
+
+/// A request address (`country_id`, `address_type_id`, …) as Sage returns it: an addressable record with
+/// nested `country`, `address_type` and `country_group` objects instead of the request's ids.
+pub fn render_address(req: &Map<String, Value>, id: &str, default_type: &str, shape: AddressShape) -> Value {
+    let text = |k: &str| req.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+    let shown: Vec<&str> =
+        ["address_line_1", "address_line_2", "city", "region", "postal_code"].iter().filter_map(|k| text(k)).collect();
+    let mut out = Map::new();
+    out.insert("id".into(), json!(id));
+    out.insert("displayed_as".into(), json!(shown.join("\n")));
+    out.insert("$path".into(), json!(format!("/addresses/{id}")));
+    for k in ["address_line_1", "address_line_2", "city", "region", "postal_code"] {
+        out.insert(k.into(), text(k).map_or(Value::Null, |s| json!(s)));
+    }
+    out.insert("country".into(), text("country_id").map_or(Value::Null, country_ref));
+    out.insert(
+        "country_group".into(),
+        text("country_group_id").map_or(Value::Null, |g| nested("country_groups", g, g)),
+    );
+    out.insert("address_type".into(), system_ref("address_types", text("address_type_id").unwrap_or(default_type)));
+    if shape == AddressShape::Contact {
+        out.insert("name".into(), text("name").map_or(Value::Null, |s| json!(s)));
+        let main = req.get("is_main_address").and_then(Value::as_bool).unwrap_or(default_type != "DELIVERY");
+        out.insert("is_main_address".into(), json!(main));
+    }
+    Value::Object(out)
+}
+
 /// Sage's timestamp style, `2018-06-25T05:46:18Z`.
 pub fn ts(dt: DateTime<Utc>) -> String {
     dt.format("%Y-%m-%dT%H:%M:%SZ").to_string()

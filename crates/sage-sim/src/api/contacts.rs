@@ -11,7 +11,7 @@ use chrono::Utc;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 
-use super::common::{Reply, check_currency, idempotent, nested, ok, ts};
+use super::common::{AddressShape, Reply, check_currency, idempotent, nested, ok, render_address, system_ref, ts};
 use super::reference::{currency_ref, ledger_ref, tax_rate_ref};
 use crate::config::SimConfig;
 use crate::error::{ApiError, ApiResult};
@@ -23,11 +23,7 @@ use crate::money::jv;
 use crate::state::{Business, Sim};
 
 const PASSTHROUGH: &[&str] = &[
-    "main_address",
-    "delivery_address",
-    "main_contact_person",
     "notes",
-    "credit_limit",
     "credit_days",
     "credit_terms",
     "tax_number",
@@ -38,7 +34,37 @@ const PASSTHROUGH: &[&str] = &[
     "bank_account_details",
     "tax_treatment",
     "credit_terms_and_conditions",
+    "destination_vat_blocking",
 ];
+
+/// The request's `main_contact_person` as a `ContactPerson` record (type and address ids become objects).
+fn render_person(p: &Map<String, Value>, id: &str) -> Value {
+    let text = |k: &str| p.get(k).and_then(Value::as_str).map_or(Value::Null, |s| json!(s));
+    let types: Vec<Value> = p
+        .get("contact_person_type_ids")
+        .and_then(Value::as_array)
+        .map(|ids| ids.iter().filter_map(Value::as_str).map(|t| system_ref("contact_person_types", t)).collect())
+        .unwrap_or_default();
+    json!({
+        "id": id, "displayed_as": p.get("name").and_then(Value::as_str).unwrap_or_default(),
+        "$path": format!("/contact_persons/{id}"),
+        "name": text("name"), "job_title": text("job_title"), "telephone": text("telephone"),
+        "mobile": text("mobile"), "email": text("email"), "fax": text("fax"),
+        "is_main_contact": p.get("is_main_contact").and_then(Value::as_bool).unwrap_or(true),
+        "is_preferred_contact": p.get("is_preferred_contact").and_then(Value::as_bool).unwrap_or(false),
+        "contact_person_types": types,
+        "address": p.get("address_id").and_then(Value::as_str).map(|a| nested("addresses", a, a)),
+    })
+}
+
+/// Keep the id a nested record already has on an update, or mint one.
+fn nested_id(biz: &mut Business, existing: Option<&Contact>, key: &str) -> String {
+    existing
+        .and_then(|c| c.extra.get(key))
+        .and_then(|v| v.get("id"))
+        .and_then(Value::as_str)
+        .map_or_else(|| biz.new_id(), str::to_owned)
+}
 
 fn check_address(obj: &Obj<'_>, key: &str) -> ApiResult<()> {
     let Some(addr) = obj.object(key)? else { return Ok(()) };
@@ -138,6 +164,20 @@ fn build(
     let now = Utc::now();
     let mut extra = existing.map(|c| c.extra.clone()).unwrap_or_default();
     o.keep(PASSTHROUGH, &mut extra);
+    if let Some(limit) = o.dec_opt("credit_limit")? {
+        extra.insert("credit_limit".into(), jv(limit));
+    }
+    let main_type = if contact_type == "VENDOR" { "PURCHASING" } else { "SALES" };
+    for (key, default_type) in [("main_address", main_type), ("delivery_address", "DELIVERY")] {
+        if let Some(addr) = o.object(key)? {
+            let id = nested_id(biz, existing, key);
+            extra.insert(key.into(), render_address(addr, &id, default_type, AddressShape::Contact));
+        }
+    }
+    if let Some(person) = o.object("main_contact_person")? {
+        let id = nested_id(biz, existing, "main_contact_person");
+        extra.insert("main_contact_person".into(), render_person(person, &id));
+    }
     let meta = match existing {
         Some(c) => Meta { updated_at: now, ..c.meta.clone() },
         None => Meta::new(biz.new_id(), now),
@@ -235,7 +275,7 @@ pub async fn get(State(sim): State<Arc<Sim>>, Extension(ctx): Extension<Ctx>, Pa
 }
 
 pub async fn create(State(sim): State<Arc<Sim>>, Extension(ctx): Extension<Ctx>, body: Bytes) -> Reply {
-    let map = root(&body, "contact")?;
+    let map = root(&body, "contact", "POST", "/contacts")?;
     let cfg = &sim.config;
     sim.with_business(&ctx.business, |b| {
         idempotent(b, cfg, "contact", &map, |b| {
@@ -253,7 +293,7 @@ pub async fn update(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Reply {
-    let map = root(&body, "contact")?;
+    let map = root(&body, "contact", "PUT", "/contacts/{id}")?;
     let cfg = &sim.config;
     sim.with_business(&ctx.business, |b| {
         idempotent(b, cfg, "contact", &map, |b| {

@@ -4,26 +4,16 @@ use chrono::{Days, Utc};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
-use super::common::{check_currency, check_date};
+use super::common::{AddressShape, check_currency, check_date, render_address};
 use crate::config::{FxDirection, SimConfig};
 use crate::error::{ApiError, ApiResult};
 use crate::http::body::Obj;
 use crate::model::{DocKind, Document, Line, Meta};
-use crate::money::{fmt, round2};
+use crate::money::{fmt, jv, round2};
 use crate::state::Business;
 
 /// Header keys echoed back unchanged.
-const PASSTHROUGH: &[&str] = &[
-    "notes",
-    "terms_and_conditions",
-    "main_address",
-    "delivery_address",
-    "vat_reverse_charge",
-    "destination_consignment",
-    "original_invoice_date",
-    "withholding_tax_rate",
-    "withholding_tax_amount",
-];
+const PASSTHROUGH: &[&str] = &["notes", "terms_and_conditions", "vat_reverse_charge", "destination_consignment"];
 
 /// The amount in base currency for a document amount.
 pub fn to_base(config: &SimConfig, amount: Decimal, rate: Decimal) -> Decimal {
@@ -258,6 +248,24 @@ pub fn build(
     };
     let mut extra = Map::new();
     o.keep(PASSTHROUGH, &mut extra);
+    if kind == DocKind::CreditNote {
+        o.keep(&["original_invoice_date"], &mut extra);
+    }
+    for key in ["withholding_tax_rate", "withholding_tax_amount"] {
+        if let Some(d) = o.dec_opt(key)? {
+            extra.insert(key.into(), jv(d));
+        }
+    }
+    for (key, default_type) in [("main_address", "SALES"), ("delivery_address", "DELIVERY")] {
+        if let Some(addr) = o.object(key)? {
+            let id = existing
+                .and_then(|e| e.extra.get(key))
+                .and_then(|v| v.get("id"))
+                .and_then(Value::as_str)
+                .map_or_else(|| biz.new_id(), str::to_owned);
+            extra.insert(key.into(), render_address(addr, &id, default_type, AddressShape::Document));
+        }
+    }
     let total_paid = existing.map(|e| e.total_paid).unwrap_or(Decimal::ZERO);
     Ok(Document {
         meta,

@@ -12,7 +12,7 @@ use chrono::Utc;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use super::common::{Reply, day, idempotent, nested, ok, ts};
+use super::common::{Reply, day, idempotent, nested, ok, system_ref, ts};
 use super::doc_build::{build, next_number, to_base};
 use super::reference::{currency_ref, ledger_ref, tax_rate_ref};
 use crate::config::SimConfig;
@@ -20,7 +20,7 @@ use crate::error::ApiError;
 use crate::http::body::root;
 use crate::http::gate::Ctx;
 use crate::http::listing::{Params, Window, envelope, project};
-use crate::model::{DocKind, Document, Table, Tier};
+use crate::model::{DocKind, Document, Settlement, Table, Tier};
 use crate::money::jv;
 use crate::state::{Business, Sim};
 
@@ -109,7 +109,7 @@ pub fn render(b: &Business, config: &SimConfig, d: &Document, with_allocations: 
         d.kind.number_key(): d.number.clone().unwrap_or_default(),
         "contact": nested("contacts", &d.contact_id, &contact_display),
         "contact_name": d.contact_name, "contact_reference": d.contact_reference,
-        "date": day(d.date), "due_date": day(d.due_date), "reference": d.reference,
+        "date": day(d.date), "reference": d.reference,
         "status": {"id": d.status, "displayed_as": status_label(&d.status), "$path": format!("/artefact_statuses/{}", d.status)},
         "sent": d.sent, "sent_by_email": false, "void_reason": d.void_reason,
         "editable": d.status != "VOID" && d.settlements.is_empty(),
@@ -133,18 +133,36 @@ pub fn render(b: &Business, config: &SimConfig, d: &Document, with_allocations: 
         "created_at": ts(d.meta.created_at), "updated_at": ts(d.meta.updated_at), "deleted_at": d.meta.deleted_at.map(ts),
     });
     if let Value::Object(m) = &mut v {
+        if d.kind == DocKind::Invoice {
+            // Credit notes have no due date in Sage's schema.
+            m.insert("due_date".to_owned(), json!(day(d.due_date)));
+        }
         for (k, val) in &d.extra {
             m.insert(k.clone(), val.clone());
         }
         if with_allocations {
-            let pa: Vec<Value> = d
-                .settlements
-                .iter()
-                .map(|s| json!({"id": s.by_id, "transaction_type": {"id": s.by_type}, "date": day(s.date), "amount": jv(s.amount)}))
-                .collect();
+            let pa: Vec<Value> = d.settlements.iter().map(|s| payment_allocation(b, s)).collect();
             m.insert("payments_allocations".to_owned(), Value::Array(pa));
         }
     }
+    v
+}
+
+/// One `payments_allocations[]` entry (`PaymentAllocation`): who settled the document, when and how much.
+fn payment_allocation(b: &Business, s: &Settlement) -> Value {
+    let by_allocation = s.by_type.ends_with("_ALLOCATION");
+    let (key, collection) = if by_allocation {
+        ("contact_allocation", "contact_allocations")
+    } else {
+        ("contact_payment", "contact_payments")
+    };
+    let reference = if by_allocation { None } else { b.payments.any(&s.by_id).and_then(|p| p.reference.clone()) };
+    let shown = system_ref("transaction_types", s.by_type)["displayed_as"].clone();
+    let mut v = json!({
+        "type": s.by_type, "displayed_as": shown, "date": day(s.date), "amount": jv(s.amount), "discount": "0.0",
+        "reference": reference,
+    });
+    v[key] = nested(collection, &s.by_id, shown.as_str().unwrap_or_default());
     v
 }
 
@@ -234,7 +252,7 @@ pub async fn create(
     body: Bytes,
 ) -> Reply {
     let kind = kind_of(route.as_str());
-    let map = root(&body, kind.root())?;
+    let map = root(&body, kind.root(), "POST", route.as_str())?;
     let cfg = &sim.config;
     sim.with_business(&ctx.business, |b| {
         check_tier(&sim, b, kind, "POST")?;
@@ -258,7 +276,7 @@ pub async fn update(
     body: Bytes,
 ) -> Reply {
     let kind = kind_of(route.as_str());
-    let map = root(&body, kind.root())?;
+    let map = root(&body, kind.root(), "PUT", route.as_str())?;
     let cfg = &sim.config;
     sim.with_business(&ctx.business, |b| {
         idempotent(b, cfg, kind.root(), &map, |b| {

@@ -57,7 +57,7 @@ pub fn render(b: &Business, config: &SimConfig, p: &Payment) -> Value {
         "currency": currency_ref(b, &p.currency), "exchange_rate": jv(p.exchange_rate),
         "base_currency_net_amount": base(p.total), "base_currency_tax_amount": "0.0", "base_currency_total_amount": base(p.total),
         "base_currency_currency_charge": "0.0", "reference": p.reference,
-        "allocated_artefacts": render_lines(b, &p.allocated), "payment_on_account": poa, "editable": true,
+        "allocated_artefacts": render_lines(b, &p.allocated, true), "payment_on_account": poa, "editable": true,
         "created_at": ts(p.meta.created_at), "updated_at": ts(p.meta.updated_at), "deleted_at": p.meta.deleted_at.map(ts),
     })
 }
@@ -266,7 +266,7 @@ pub async fn get(State(sim): State<Arc<Sim>>, Extension(ctx): Extension<Ctx>, Pa
 }
 
 pub async fn create(State(sim): State<Arc<Sim>>, Extension(ctx): Extension<Ctx>, body: Bytes) -> Reply {
-    let map = root(&body, "contact_payment")?;
+    let map = root(&body, "contact_payment", "POST", "/contact_payments")?;
     let cfg = &sim.config;
     sim.with_business(&ctx.business, |b| {
         idempotent(b, cfg, "contact_payment", &map, |b| {
@@ -285,7 +285,7 @@ pub async fn update(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Reply {
-    let map = root(&body, "contact_payment")?;
+    let map = root(&body, "contact_payment", "PUT", "/contact_payments/{id}")?;
     let cfg = &sim.config;
     sim.with_business(&ctx.business, |b| {
         idempotent(b, cfg, "contact_payment", &map, |b| {

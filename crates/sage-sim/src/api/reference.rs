@@ -8,7 +8,6 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use super::common::{Reply, day, nested, ok, ts};
-use crate::config::FxDirection;
 use crate::error::ApiError;
 use crate::http::gate::Ctx;
 use crate::http::listing::{Params, envelope};
@@ -160,16 +159,7 @@ pub async fn list(
     sim.with_business(&ctx.business, |b| {
         let items: Vec<Value> = match collection.as_str() {
             "tax_rates" => b.tax_rates.iter().map(|t| tax_rate_json(b, &t.id)).collect(),
-            "currencies" => b
-                .currencies
-                .iter()
-                .map(|(id, name)| {
-                    let mut v = currency_ref(b, id);
-                    v["name"] = json!(name);
-                    v["code"] = json!(id);
-                    v
-                })
-                .collect(),
+            "currencies" => b.currencies.iter().map(|(id, _)| currency_ref(b, id)).collect(),
             "exchange_rates" => b.rates.iter().map(|(c, r)| rate_json(b, c, *r)).collect(),
             "ledger_accounts" => b
                 .ledger_accounts
@@ -186,15 +176,9 @@ pub async fn list(
                 .map(|l| ledger_json(b, &l.id))
                 .collect(),
             "bank_accounts" => b.bank_accounts.iter().map(|a| bank_json(b, &a.id)).collect(),
-            "payment_methods" => b
-                .payment_methods
-                .iter()
-                .map(|(id, name)| {
-                    let mut v = nested("payment_methods", id, name);
-                    v["name"] = json!(name);
-                    v
-                })
-                .collect(),
+            "payment_methods" => {
+                b.payment_methods.iter().map(|(id, name)| nested("payment_methods", id, name)).collect()
+            }
             _ => return Err(ApiError::not_found()),
         };
         ok(envelope(&collection, &params, &sim.config, &items, Clone::clone)?)
@@ -227,6 +211,11 @@ pub async fn get_one(
             "bank_accounts" => bank_json(b, &id),
             "exchange_rates" => b.rate_for(&id).map(|r| rate_json(b, &id, r)).unwrap_or(Value::Null),
             "currencies" if b.has_currency(&id) => currency_ref(b, &id),
+            "payment_methods" => b
+                .payment_methods
+                .iter()
+                .find(|(m, _)| *m == id)
+                .map_or(Value::Null, |(m, name)| nested("payment_methods", m, name)),
             _ => Value::Null,
         };
         if v.is_null() { Err(ApiError::not_found()) } else { ok(v) }
@@ -234,10 +223,6 @@ pub async fn get_one(
 }
 
 pub async fn financial_settings(State(sim): State<Arc<Sim>>, Extension(ctx): Extension<Ctx>) -> Reply {
-    let direction = match sim.config.fx_direction {
-        FxDirection::ForeignPerBase => "foreign_per_base",
-        FxDirection::BasePerForeign => "base_per_foreign",
-    };
     sim.with_business(&ctx.business, |b| {
         ok(json!({
             "$path": "/financial_settings",
@@ -249,7 +234,7 @@ pub async fn financial_settings(State(sim): State<Arc<Sim>>, Extension(ctx): Ext
             "tax_return_frequency": {"id": "QUARTERLY", "displayed_as": "Quarterly"},
             "sales_tax_calculation": "invoice", "purchase_tax_calculation": "invoice",
             "flat_rate_tax_percentage": null, "postponed_accounting": false, "destination_vat": false,
-            "simulator_exchange_rate_direction": direction,
+            "updated_at": ts(b.created_at),
         }))
     })
 }
@@ -289,7 +274,7 @@ pub async fn business_settings(State(sim): State<Arc<Sim>>, Extension(ctx): Exte
                 "purchase_ledger_account": by_code(5000), "product_purchase_ledger_account": by_code(5000),
                 "customer_receipt_discount_ledger_account": by_code(4009), "bank_charges_ledger_account": Value::Null,
             },
-            "business_created": true, "share_capital": null, "auxiliary_accounts_visible": false,
+            "business_created_at": ts(b.created_at), "share_capital": null, "auxiliary_accounts_visible": false,
         }))
     })
 }

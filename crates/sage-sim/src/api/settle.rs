@@ -178,8 +178,8 @@ pub fn static_type(t: &str) -> &'static str {
     }
 }
 
-/// `allocated_artefacts[]` as responses show them.
-pub fn render_lines(b: &Business, lines: &[AllocatedArtefact]) -> Vec<Value> {
+/// `allocated_artefacts[]` as responses show them: a payment's lines carry a `discount`, an allocation's do not.
+pub fn render_lines(b: &Business, lines: &[AllocatedArtefact], with_discount: bool) -> Vec<Value> {
     lines
         .iter()
         .map(|l| {
@@ -191,7 +191,11 @@ pub fn render_lines(b: &Business, lines: &[AllocatedArtefact]) -> Vec<Value> {
                 Some(Artefact::OnAccount { .. }) => nested("payments_on_account", &l.artefact_id, "Payment on Account"),
                 None => json!({"id": l.artefact_id}),
             };
-            json!({"id": l.id, "artefact": artefact, "amount": jv(l.amount), "discount": jv(l.discount)})
+            let mut v = json!({"id": l.id, "artefact": artefact, "amount": jv(l.amount)});
+            if with_discount {
+                v["discount"] = jv(l.discount);
+            }
+            v
         })
         .collect()
 }

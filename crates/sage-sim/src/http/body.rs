@@ -5,11 +5,63 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
+use crate::conformance::{self, Problem};
 use crate::error::{ApiError, ApiResult};
 use crate::money;
 
+/// Parse `{"<root>": {...}}` from the JSON body of `method` `route` and hold it to Sage's published
+/// request schema: a value of the wrong type (`main_address: 5`), outside an enum, too long or out of
+/// range is a 422 `RecordInvalid`. Unknown fields are ignored and required fields are left to the
+/// handlers, which name them with Sage's `$source` spelling.
+pub fn root(body: &[u8], key: &str, method: &str, route: &str) -> ApiResult<Map<String, Value>> {
+    let map = unchecked_root(body, key)?;
+    let whole = Value::Object(Map::from_iter([(key.to_owned(), Value::Object(map.clone()))]));
+    let violations = conformance::check_request(method, route, &whole).unwrap_or_default();
+    for v in violations {
+        let message = match v.problem {
+            Problem::UnknownField | Problem::Missing => continue,
+            Problem::WrongType { expected } => match expected {
+                "integer" | "object" | "array" => format!("is not an {expected}"),
+                other => format!("is not a {other}"),
+            },
+            Problem::NotInEnum { .. } => "is not included in the list".to_owned(),
+            Problem::TooLong { max, .. } => return Err(ApiError::too_long(source_of(&v.path, key), max)),
+            Problem::OutOfRange { min, max } => format!(
+                "must be between {} and {}",
+                min.map_or_else(|| "-∞".to_owned(), |m| m.to_string()),
+                max.map_or_else(|| "∞".to_owned(), |m| m.to_string())
+            ),
+            Problem::BadFormat { format } => format!("is not a valid {format}"),
+        };
+        return Err(ApiError::invalid(source_of(&v.path, key), message));
+    }
+    Ok(map)
+}
+
+/// Sage's `$source` for a conformance path: no root key or indices, document lines as `line_items`.
+fn source_of(path: &str, key: &str) -> String {
+    let mut out = String::new();
+    let mut depth = 0;
+    let inner = path.strip_prefix("$.").unwrap_or(path);
+    let inner = inner.strip_prefix(key).map(|r| r.trim_start_matches('.')).unwrap_or(inner);
+    for ch in inner.chars() {
+        match ch {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            _ if depth == 0 => out.push(ch),
+            _ => {}
+        }
+    }
+    for lines in ["invoice_lines", "credit_note_lines"] {
+        if let Some(rest) = out.strip_prefix(lines) {
+            return format!("line_items{rest}");
+        }
+    }
+    if out.is_empty() { key.to_owned() } else { out }
+}
+
 /// Parse `{"<root>": {...}}` from a JSON body.
-pub fn root(body: &[u8], key: &str) -> ApiResult<Map<String, Value>> {
+fn unchecked_root(body: &[u8], key: &str) -> ApiResult<Map<String, Value>> {
     let v: Value = serde_json::from_slice(body).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,

@@ -37,10 +37,29 @@ pub async fn record(State(sim): State<Arc<Sim>>, req: Request, next: Next) -> Re
         .map(|m| m.as_str().to_owned())
         .unwrap_or_else(|| req.uri().path().to_owned());
     let mut resp = next.run(req).await;
-    sim.record_call(&method, &route, resp.status().as_u16());
+    let status = if resp.extensions().get::<Dropped>().is_some() { 0 } else { resp.status().as_u16() };
+    sim.record_call(&method, &route, status);
     if let Ok(v) = HeaderValue::from_str(&uuid::Uuid::new_v4().simple().to_string()) {
         resp.headers_mut().insert("x_request_id", v);
     }
+    resp
+}
+
+/// Marks a response whose connection is dropped instead (the call log shows status 0).
+#[derive(Debug, Clone, Copy)]
+struct Dropped;
+
+/// A response that never reaches the client: its body fails before the status line is written, so
+/// the server closes the connection (the client sees a connection error, as when a link drops).
+fn dropped_connection() -> Response {
+    let failing = futures::stream::once(async {
+        Err::<axum::body::Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "sage-sim: connection dropped after commit",
+        ))
+    });
+    let mut resp = Response::new(axum::body::Body::from_stream(failing));
+    resp.extensions_mut().insert(Dropped);
     resp
 }
 
@@ -188,7 +207,15 @@ pub async fn api(State(sim): State<Arc<Sim>>, mut req: Request, next: Next) -> R
 
     req.extensions_mut().insert(Ctx { business: business.clone(), user_id: grant.user_id });
     let resp = next.run(req).await;
-    if roll.fail_after_commit && is_write(&method) && resp.status().is_success() {
+    // Both after-commit faults apply to successful writes only: a read has nothing to commit.
+    let committed = is_write(&method) && resp.status().is_success();
+    if let Some(hold_ms) = roll.hang_after_commit
+        && committed
+    {
+        pause(&sim, hold_ms.map_or(sim.config.hang_duration, Duration::from_millis)).await;
+        return dropped_connection();
+    }
+    if roll.fail_after_commit && committed {
         return with_header(ApiError::unexpected().into_response());
     }
     with_header(resp)

@@ -159,3 +159,73 @@ async fn deny_role_can_target_one_area() {
     assert_error(s, &v, 403, "MultiUserAccessDenied", "");
     assert_eq!(h.get(&h.plus, "/sales_invoices").await.0, StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hang_after_commit_keeps_the_record_and_a_retry_with_the_same_idempotency_id_does_not_duplicate_it() {
+    let h = Harness::start().await;
+    let c = h.customer(&h.plus, "Held", None).await;
+    let mut body = h.invoice_body(&h.plus, &c, "HELD-1", "1", "100.00", "20.00").await;
+    body["sales_invoice"]["idempotency_id"] = json!("22222222222222222222222222222222");
+    faults(&h, json!({"business": h.plus, "rate_hang_after_commit": 1.0})).await;
+    let sent = h
+        .http
+        .post(h.api("/sales_invoices"))
+        .bearer_auth(&h.token)
+        .header("X-Business", &h.plus)
+        .json(&body)
+        .timeout(Duration::from_millis(300))
+        .send()
+        .await;
+    assert!(sent.is_err_and(|e| e.is_timeout()), "the client never hears back");
+    let records = format!("/records?business={}&type=sales_invoices", h.plus);
+    let (_, recs) = h.control(Method::GET, &records, None).await;
+    assert_eq!(recs["items"].as_array().unwrap().len(), 1, "the write committed before the response was held");
+    faults(&h, json!({})).await;
+    let (s, v) = h.post(&h.plus, "/sales_invoices", body).await;
+    assert_eq!(s, StatusCode::CREATED, "the retry gets the stored answer: {v}");
+    assert_eq!(v["id"], recs["items"][0]["id"]);
+    let (_, recs) = h.control(Method::GET, &records, None).await;
+    assert_eq!(recs["items"].as_array().unwrap().len(), 1, "no second invoice");
+    let (_, dups) = h.control(Method::GET, "/duplicates", None).await;
+    assert_eq!(dups, json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hang_after_commit_drops_the_connection_after_hold_ms_without_a_status() {
+    let h = Harness::start().await;
+    faults(&h, json!({"rate_hang_after_commit": 1.0, "hold_ms": 50})).await;
+    let started = Instant::now();
+    let sent = h
+        .http
+        .post(h.api("/contacts"))
+        .bearer_auth(&h.token)
+        .header("X-Business", &h.plus)
+        .json(&json!({"contact": {"name": "Dropped", "contact_type_ids": ["CUSTOMER"]}}))
+        .send()
+        .await;
+    let err = sent.expect_err("no response reaches the client");
+    assert!(!err.is_timeout() && err.status().is_none(), "a dropped connection, not an answer: {err:?}");
+    assert!(started.elapsed() >= Duration::from_millis(50), "the response was held first");
+    let (_, recs) = h.control(Method::GET, &format!("/records?business={}&type=contacts", h.plus), None).await;
+    assert_eq!(recs["items"][0]["name"], "Dropped", "the contact exists");
+    let (_, calls) = h.control(Method::GET, "/calls", None).await;
+    assert!(
+        calls
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["path"] == "/v3.1/contacts" && c["method"] == "POST" && c["status"] == 0),
+        "the call log shows the dropped call as status 0: {calls}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_commit_faults_leave_reads_alone() {
+    let h = Harness::start().await;
+    faults(&h, json!({"rate_500_after_commit": 1.0, "rate_hang_after_commit": 1.0, "hold_ms": 5000})).await;
+    let started = Instant::now();
+    assert_eq!(h.get(&h.plus, "/contacts").await.0, StatusCode::OK, "a read commits nothing");
+    assert!(started.elapsed() < Duration::from_secs(5), "and is not held");
+    let (s, v) = h.control(Method::PUT, "/faults", Some(json!({"rate_hang_after_commit": 1.5}))).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+}

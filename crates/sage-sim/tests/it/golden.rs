@@ -121,3 +121,12 @@ async fn invalid_grant_error_has_the_golden_shape() {
 pub fn unexpected_fixture() -> Value {
     fixture("error_unexpected.json")
 }
+
+#[test]
+fn golden_invoice_fixtures_follow_sages_published_shape() {
+    use sage_sim::conformance::{check_request, check_response};
+    let request = check_request("POST", "/sales_invoices", &fixture("invoice_9_83_request.json")).unwrap();
+    assert!(request.is_empty(), "{request:?}");
+    let response = check_response("POST", "/sales_invoices", &fixture("invoice_9_83_response.json")).unwrap();
+    assert!(response.is_empty(), "{response:?}");
+}

@@ -1,6 +1,7 @@
 //! Conformance suite: drives the simulator over real HTTP and provokes every rule it enforces.
 
 mod allocations;
+mod conformance;
 mod contacts;
 mod control;
 mod faults;

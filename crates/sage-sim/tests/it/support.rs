@@ -134,6 +134,7 @@ impl Harness {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value, reqwest::header::HeaderMap) {
+        let verb = method.as_str().to_owned();
         let mut req = self.http.request(method, self.api(path)).bearer_auth(&self.token).header("X-Business", business);
         if let Some(b) = body {
             req = req.json(&b);
@@ -142,7 +143,11 @@ impl Harness {
         let status = resp.status();
         let headers = resp.headers().clone();
         let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null), headers)
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if status.is_success() {
+            assert_conforms(&verb, path, &body);
+        }
+        (status, body, headers)
     }
 
     pub async fn get(&self, business: &str, path: &str) -> (StatusCode, Value) {
@@ -162,7 +167,15 @@ impl Harness {
         }
         let resp = req.send().await.unwrap();
         let s = resp.status();
-        (s, resp.json().await.unwrap_or(Value::Null))
+        let body = resp.json().await.unwrap_or(Value::Null);
+        if let Some(kind) =
+            path.strip_prefix("/records?").and_then(|q| q.split('&').find_map(|p| p.strip_prefix("type=")))
+        {
+            for item in body["items"].as_array().into_iter().flatten() {
+                assert_conforms("GET", &format!("/{kind}/{}", item["id"].as_str().unwrap_or("x")), item);
+            }
+        }
+        (s, body)
     }
 
     /// The id of the sales ledger account with `code` in `business`.
@@ -211,6 +224,24 @@ impl Harness {
         let (s, v) = self.post(business, "/sales_invoices", body).await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         v["id"].as_str().unwrap().to_owned()
+    }
+}
+
+/// Every successful simulator answer must be in Sage's published shape (`sage_sim::conformance`);
+/// answers of operations the schema extract does not cover (`/businesses`, `/user`, `/exchange_rates`) pass.
+#[track_caller]
+pub fn assert_conforms(method: &str, path: &str, body: &Value) {
+    use sage_sim::conformance::{ConformanceError, check_response};
+    match check_response(method, path, body) {
+        Ok(violations) => assert!(
+            violations.is_empty(),
+            "{method} {path} answered outside Sage's schema:\n{}\nbody: {body}",
+            violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+        ),
+        Err(ConformanceError::NoDefinition(_)) => {}
+        Err(ConformanceError::UnknownOperation { .. })
+            if path.starts_with("/businesses") || path.starts_with("/user") => {}
+        Err(e) => panic!("{method} {path}: {e}"),
     }
 }
 
