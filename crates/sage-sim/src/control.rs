@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::api::{allocations, catalog, contacts, documents, payments};
+use crate::api::{allocations, catalog, contacts, documents, movements, payments};
 use crate::config::FxDirection;
 use crate::faults::FaultSpec;
 use crate::model::DocKind;
@@ -60,7 +60,7 @@ fn records_of(sim: &Sim, b: &Business, kind: &str) -> Option<Vec<Value>> {
         "products" => b.products.items.iter().map(|i| catalog::render(b, i)).collect(),
         "services" => b.services.items.iter().map(|i| catalog::render(b, i)).collect(),
         "stock_items" => b.stock_items.items.iter().map(|i| catalog::render(b, i)).collect(),
-        "stock_movements" => b.stock_movements.items.iter().map(|m| catalog::render_movement(b, m)).collect(),
+        "stock_movements" => b.stock_movements.items.iter().map(|m| movements::render(b, m)).collect(),
         _ => return None,
     })
 }

@@ -1,4 +1,4 @@
-//! `/products`, `/services`, `/stock_items`, `/stock_movements` with their tier limits.
+//! `/products`, `/services`, `/stock_items` with their tier limits (stock movements: [`super::movements`]).
 
 use std::sync::Arc;
 
@@ -11,14 +11,14 @@ use chrono::Utc;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 
-use super::common::{Reply, check_date, day, idempotent, nested, ok, system_ref, ts};
+use super::common::{Reply, idempotent, nested, ok, system_ref, ts};
 use super::reference::{ledger_ref, tax_rate_ref};
 use crate::config::SimConfig;
 use crate::error::{ApiError, ApiResult};
 use crate::http::body::{Obj, root};
 use crate::http::gate::Ctx;
 use crate::http::listing::{Params, Window, envelope};
-use crate::model::{Item, ItemKind, Meta, StockMovement, Table, Tier};
+use crate::model::{Item, ItemKind, Meta, Table, Tier};
 use crate::money::jv;
 use crate::state::{Business, Sim};
 
@@ -49,7 +49,7 @@ fn items_mut(b: &mut Business, k: ItemKind) -> &mut Table<Item> {
 }
 
 /// Tier rules: stock is Plus only; Start may read but not write products and services.
-fn check_tier(config: &SimConfig, b: &Business, k: ItemKind, write: bool) -> ApiResult<()> {
+pub fn check_tier(config: &SimConfig, b: &Business, k: ItemKind, write: bool) -> ApiResult<()> {
     if k == ItemKind::StockItem && b.tier != Tier::Plus {
         return Err(ApiError::tier(config.tier_denied_status, "Stock is only available on Sage Accounting Plus."));
     }
@@ -336,82 +336,5 @@ pub async fn delete(
         let i = items_mut(b, k).get_mut(&id).ok_or_else(ApiError::not_found)?;
         i.meta.deleted_at = Some(Utc::now());
         Ok(StatusCode::NO_CONTENT.into_response())
-    })
-}
-
-pub fn render_movement(b: &Business, m: &StockMovement) -> Value {
-    let item = b.stock_items.any(&m.stock_item_id).map(|i| i.description.clone()).unwrap_or_default();
-    json!({
-        "id": m.meta.id, "displayed_as": m.details, "$path": format!("/stock_movements/{}", m.meta.id),
-        "movement_number": m.movement_number, "date": day(m.date), "cost_price": jv(m.cost_price), "quantity": jv(m.quantity),
-        "details": m.details, "reference": m.reference, "stock_item": nested("stock_items", &m.stock_item_id, &item),
-        "created_at": ts(m.meta.created_at), "updated_at": ts(m.meta.updated_at),
-    })
-}
-
-pub async fn list_movements(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Ctx>,
-    RawQuery(q): RawQuery,
-) -> Reply {
-    let p = Params::parse(q.as_deref());
-    let window = Window::from(&p)?;
-    sim.with_business(&ctx.business, |b| {
-        check_tier(&sim.config, b, ItemKind::StockItem, false)?;
-        let rows: Vec<&StockMovement> = b.stock_movements.items.iter().filter(|m| window.admits(&m.meta)).collect();
-        ok(envelope("stock_movements", &p, &sim.config, &rows, |m| render_movement(b, m))?)
-    })
-}
-
-pub async fn get_movement(
-    State(sim): State<Arc<Sim>>,
-    Extension(ctx): Extension<Ctx>,
-    Path(id): Path<String>,
-) -> Reply {
-    sim.with_business(&ctx.business, |b| {
-        check_tier(&sim.config, b, ItemKind::StockItem, false)?;
-        ok(render_movement(b, b.stock_movements.get(&id).ok_or_else(ApiError::not_found)?))
-    })
-}
-
-pub async fn create_movement(State(sim): State<Arc<Sim>>, Extension(ctx): Extension<Ctx>, body: Bytes) -> Reply {
-    let map = root(&body, "stock_movement", "POST", "/stock_movements")?;
-    let cfg = &sim.config;
-    sim.with_business(&ctx.business, |b| {
-        check_tier(cfg, b, ItemKind::StockItem, true)?;
-        idempotent(b, cfg, "stock_movement", &map, |b| {
-            let o = Obj::new(&map, "");
-            let item_id = o.str_opt("stock_item_id")?.ok_or_else(|| ApiError::required("stock_item_id"))?;
-            if b.stock_items.get(&item_id).is_none() {
-                return Err(ApiError::bad_reference(cfg.bad_reference_status, "stock_item_id"));
-            }
-            let date = o.date_req("date")?;
-            check_date(b, cfg, date, "date")?;
-            let quantity = o.dec_req("quantity")?;
-            if quantity.is_zero() {
-                return Err(ApiError::invalid("quantity", "must not be zero"));
-            }
-            let cost_price = o.dec_req("cost_price")?;
-            let details = o.str_req("details", 50)?;
-            let reference = o.str_max("reference", 31)?;
-            let movement_number = o.str_max("movement_number", 4)?;
-            let m = StockMovement {
-                meta: Meta::new(b.new_id(), Utc::now()),
-                stock_item_id: item_id.clone(),
-                date,
-                quantity,
-                cost_price,
-                details,
-                reference,
-                movement_number,
-            };
-            if let Some(i) = b.stock_items.get_mut(&item_id) {
-                i.quantity_in_stock += quantity;
-                i.meta.updated_at = Utc::now();
-            }
-            let v = render_movement(b, &m);
-            b.stock_movements.insert(m);
-            Ok((StatusCode::CREATED, v))
-        })
     })
 }

@@ -6,6 +6,7 @@ pub mod common;
 pub mod contacts;
 pub mod doc_build;
 pub mod documents;
+pub mod movements;
 pub mod payments;
 pub mod reference;
 pub mod settle;

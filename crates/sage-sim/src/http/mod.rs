@@ -10,7 +10,7 @@ use axum::Router;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 
-use crate::api::{allocations, catalog, contacts, documents, payments, reference};
+use crate::api::{allocations, catalog, contacts, documents, movements, payments, reference};
 use crate::state::Sim;
 use crate::{control, oauth};
 
@@ -30,8 +30,8 @@ fn api_routes() -> Router<Arc<Sim>> {
         .route("/v3.1/contact_payments/{id}", get(payments::get).put(payments::update).delete(payments::delete))
         .route("/v3.1/contact_allocations", get(allocations::list).post(allocations::create))
         .route("/v3.1/contact_allocations/{id}", get(allocations::get).delete(allocations::delete))
-        .route("/v3.1/stock_movements", get(catalog::list_movements).post(catalog::create_movement))
-        .route("/v3.1/stock_movements/{id}", get(catalog::get_movement));
+        .route("/v3.1/stock_movements", get(movements::list).post(movements::create))
+        .route("/v3.1/stock_movements/{id}", get(movements::get));
     for coll in ["tax_rates", "currencies", "exchange_rates", "ledger_accounts", "bank_accounts", "payment_methods"] {
         r = r
             .route(&format!("/v3.1/{coll}"), get(reference::list))
