@@ -22,17 +22,18 @@ fn http() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
-struct World {
-    db: TestDb,
-    sim: RunningSim,
-    keyring: Arc<Keyring>,
-    oauth: OAuthClient,
-    tenant: TenantId,
-    binding: Uuid,
+pub struct World {
+    pub db: TestDb,
+    pub sim: RunningSim,
+    pub keyring: Arc<Keyring>,
+    pub oauth: OAuthClient,
+    pub tenant: TenantId,
+    pub binding: Uuid,
+    pub api_key: String,
 }
 
 /// A tenant with an active binding whose first pair came from a real code exchange.
-async fn world(token_ttl: Duration) -> World {
+pub async fn world(token_ttl: Duration) -> World {
     let sim = sage_sim::spawn(
         SimConfig { auto_approve: true, access_token_ttl: token_ttl, ..SimConfig::default() },
         "127.0.0.1:0".parse().unwrap(),
@@ -60,7 +61,8 @@ async fn world(token_ttl: Duration) -> World {
     let db = TestDb::new().await;
     let keyring = Arc::new(Keyring::new(&BTreeMap::from([("k1".to_owned(), Keyring::generate_key())]), None).unwrap());
     let tenant = TenantId::new();
-    tenants::create(&db.pool, &keyring, tenant, "shop", &SecretString::from("k".to_owned())).await.unwrap();
+    let api_key = format!("api-key-{}", Uuid::new_v4().simple());
+    tenants::create(&db.pool, &keyring, tenant, "shop", &SecretString::from(api_key.clone())).await.unwrap();
     let binding = Uuid::new_v4();
     sqlx::query("INSERT INTO bindings (id, tenant_id, provider, status) VALUES ($1, $2, 'sage_accounting', 'active')")
         .bind(binding)
@@ -70,11 +72,11 @@ async fn world(token_ttl: Duration) -> World {
         .unwrap();
     let mut conn = db.pool.acquire().await.unwrap();
     credentials::save(&mut conn, &keyring, binding, &stored_tokens(&set, chrono::Utc::now())).await.unwrap();
-    World { db, sim, keyring, oauth, tenant, binding }
+    World { db, sim, keyring, oauth, tenant, binding, api_key }
 }
 
 impl World {
-    fn custody(&self) -> Arc<Custody> {
+    pub fn custody(&self) -> Arc<Custody> {
         Custody::new(self.db.pool.clone(), self.keyring.clone(), self.oauth.clone(), CustodyConfig::default())
     }
 

@@ -1,2 +1,3 @@
 //! ledger-sync's tests against a real Postgres and an in-process sage-sim over HTTP.
 mod custody;
+mod secrets;
