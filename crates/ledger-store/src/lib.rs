@@ -1,8 +1,7 @@
-//! Postgres persistence for the ledger: one module per aggregate, plus the keyring, migrations and the
-//! private cluster. Every function that touches tenant data takes the tenant id.
+//! Postgres persistence for the ledger: one module per aggregate, plus the keyring and migrations.
+//! Every function that touches tenant data takes the tenant id.
 pub mod bindings;
 pub mod callbacks;
-pub mod cluster;
 pub mod credentials;
 pub mod crypto;
 pub mod db;

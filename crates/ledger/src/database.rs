@@ -1,15 +1,15 @@
 //! Opening the database the configuration names, or the private cluster, and the secrets keyring.
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use ledger_store::cluster::{self, Cluster, ClusterOptions};
+use ledger_pgcluster::{self as cluster, Cluster, ClusterOptions};
 use ledger_store::db::{self, PoolSettings};
 use ledger_store::{Keyring, PgPool};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::Config;
+use crate::keyfile;
 
 pub struct Database {
     pub pool: PgPool,
@@ -71,36 +71,8 @@ fn keyring(config: &Config, embedded: bool) -> anyhow::Result<Keyring> {
              (e.g. `openssl rand -base64 32`) to encrypt stored secrets"
         );
     }
-    let path = key_file(&config.database.data_dir);
-    let key = read_or_create_key(&path)?;
+    let path = keyfile::path(&config.database.data_dir);
+    let key = keyfile::read_or_create(&path)?;
     let ring = std::collections::BTreeMap::from([("local".to_owned(), key)]);
     Ok(Keyring::new(&ring, None)?)
-}
-
-fn key_file(data_dir: &Path) -> PathBuf {
-    data_dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).join("secret.key")
-}
-
-fn read_or_create_key(path: &Path) -> anyhow::Result<SecretString> {
-    use std::io::Write;
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(SecretString::from(text.trim().to_owned())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let key = Keyring::generate_key();
-            match cluster::create_secret_file(path) {
-                Ok(mut file) => {
-                    file.write_all(key.expose_secret().as_bytes())?;
-                    file.sync_all()?;
-                    tracing::info!(path = %path.display(), "generated the local secrets key");
-                    Ok(key)
-                }
-                // Another process created it first.
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    Ok(SecretString::from(std::fs::read_to_string(path)?.trim().to_owned()))
-                }
-                Err(e) => Err(e).with_context(|| format!("creating {}", path.display())),
-            }
-        }
-        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
-    }
 }

@@ -3,6 +3,7 @@ mod bench;
 mod config;
 mod database;
 mod dev;
+mod keyfile;
 mod outbound;
 mod sage;
 mod serve;

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use ledger_store::PgPool;
-use ledger_store::cluster::{Cluster, ClusterOptions};
+use ledger_pgcluster::{Cluster, ClusterOptions};
 use ledger_store::db::{self, PoolSettings, quote_ident};
 use sha2::{Digest, Sha256};
 use sqlx::{Connection, PgConnection};
@@ -85,7 +85,7 @@ async fn init_server() -> Server {
             let admin = cluster.admin_url();
             let socket = cluster.socket_dir().display().to_string();
             let for_db = move |db: &str| {
-                format!("postgres://{}@localhost:5432/{db}?host={socket}", ledger_store::cluster::DB_USER)
+                format!("postgres://{}@localhost:5432/{db}?host={socket}", ledger_pgcluster::DB_USER)
             };
             (admin, Box::new(for_db))
         }

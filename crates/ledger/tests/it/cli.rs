@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use ledger_store::cluster::{Cluster, ClusterOptions};
+use ledger_pgcluster::{Cluster, ClusterOptions};
 use serde_json::Value;
 use test_support::{ChildGuard, eventually, http_client};
 

@@ -1,12 +1,12 @@
-//! A private PostgreSQL cluster run from the machine's own binaries, for `ledger` with no database
-//! configured and for the test suite.
+//! A private PostgreSQL cluster run from the machine's own binaries: dev tooling for `ledger` with no
+//! database configured and for the test suite (it knows no ledger schema; `ledger-store` migrates).
 //!
 //! Any caller attaches to the cluster when it is running and starts it when it is not; only the caller
 //! that started it may stop it. `initdb` and `postgres` refuse to run as root, so as root they run as
 //! the `postgres` system user (created as `ledger-pg` when missing), and the data directory moves to
 //! `/var/tmp` when that user cannot reach the requested one (e.g. under a 0700 `/root`). The socket
 //! lives in a short `/tmp` directory because unix socket paths are limited to ~107 bytes; TCP is off.
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
@@ -316,19 +316,4 @@ fn read_pid(data_dir: &Path) -> io::Result<i32> {
 
 fn process_is_postgres(pid: i32) -> bool {
     fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim().starts_with("postgres"))
-}
-
-/// Touches `path` so its parent exists; used for key files beside the data directory.
-pub fn ensure_parent(path: &Path) -> io::Result<()> {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => fs::create_dir_all(p),
-        _ => Ok(()),
-    }
-}
-
-/// Opens (creating with mode 0600) a file that holds a secret.
-pub fn create_secret_file(path: &Path) -> io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    ensure_parent(path)?;
-    OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)
 }
