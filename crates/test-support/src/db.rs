@@ -3,8 +3,8 @@
 //! Each test database is cloned from a template migrated once per migration set.
 use std::path::PathBuf;
 
-use ledger_store::PgPool;
 use ledger_pgcluster::{Cluster, ClusterOptions};
+use ledger_store::PgPool;
 use ledger_store::db::{self, PoolSettings, quote_ident};
 use sha2::{Digest, Sha256};
 use sqlx::{Connection, PgConnection};
@@ -84,9 +84,8 @@ async fn init_server() -> Server {
                 .expect("start the private test cluster");
             let admin = cluster.admin_url();
             let socket = cluster.socket_dir().display().to_string();
-            let for_db = move |db: &str| {
-                format!("postgres://{}@localhost:5432/{db}?host={socket}", ledger_pgcluster::DB_USER)
-            };
+            let for_db =
+                move |db: &str| format!("postgres://{}@localhost:5432/{db}?host={socket}", ledger_pgcluster::DB_USER);
             (admin, Box::new(for_db))
         }
     };
