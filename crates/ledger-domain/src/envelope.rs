@@ -96,6 +96,8 @@ pub enum EnvelopeError {
     OccurredAt,
     #[error("payload field `{0}` must be {1}")]
     Payload(&'static str, &'static str),
+    #[error("strings must not contain \\u0000")]
+    NulCharacter,
 }
 
 const FIELDS: [&str; 5] = ["magento_entity_id", "website_id", "store_id", "occurred_at", "payload"];
@@ -130,6 +132,9 @@ impl Envelope {
             Some(_) => return Err(EnvelopeError::Type("payload", "an object")),
         };
         check_payload(event, &payload)?;
+        if payload.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)) {
+            return Err(EnvelopeError::NulCharacter);
+        }
         Ok(Self { magento_entity_id, website_id, store_id, occurred_at, payload })
     }
 
@@ -142,10 +147,26 @@ fn short(e: &serde_json::Error) -> String {
     format!("line {} column {}", e.line(), e.column())
 }
 
+/// A non-negative integer that fits the database's `bigint`: larger ones are refused, never clamped
+/// (clamping would fold distinct entities into one).
 fn uint(obj: &Map<String, Value>, key: &'static str) -> Result<u64, EnvelopeError> {
     match obj.get(key) {
         None => Err(EnvelopeError::Missing(key)),
-        Some(v) => v.as_u64().ok_or(EnvelopeError::Type(key, "a non-negative integer")),
+        Some(v) => match v.as_u64() {
+            Some(n) if i64::try_from(n).is_ok() => Ok(n),
+            Some(_) => Err(EnvelopeError::Type(key, "at most 9223372036854775807")),
+            None => Err(EnvelopeError::Type(key, "a non-negative integer")),
+        },
+    }
+}
+
+/// Whether a `\u0000` hides anywhere in `v` (PostgreSQL's jsonb and text refuse it).
+fn holds_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(a) => a.iter().any(holds_nul),
+        Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
     }
 }
 
@@ -232,6 +253,49 @@ mod tests {
         let empty_array =
             r#"{"magento_entity_id":4,"website_id":0,"store_id":0,"occurred_at":"2026-01-01T00:00:00Z","payload":[]}"#;
         assert!(Envelope::parse(EventName::ProductUpserted, empty_array.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn ids_past_bigint_are_refused_not_clamped() {
+        let body = |id: &str| {
+            format!(
+                r#"{{"magento_entity_id":{id},"website_id":1,"store_id":1,"occurred_at":"2026-01-01T00:00:00Z","payload":{{}}}}"#
+            )
+        };
+        let max = Envelope::parse(EventName::CustomerUpserted, body("9223372036854775807").as_bytes()).unwrap();
+        assert_eq!(max.magento_entity_id, 9_223_372_036_854_775_807);
+        for past in ["9223372036854775808", "18446744073709551615"] {
+            assert_eq!(
+                Envelope::parse(EventName::CustomerUpserted, body(past).as_bytes()).unwrap_err(),
+                EnvelopeError::Type("magento_entity_id", "at most 9223372036854775807"),
+                "{past}"
+            );
+        }
+        let store = body("1").replace(r#""store_id":1"#, r#""store_id":9223372036854775808"#);
+        assert!(matches!(
+            Envelope::parse(EventName::CustomerUpserted, store.as_bytes()),
+            Err(EnvelopeError::Type("store_id", _))
+        ));
+    }
+
+    #[test]
+    fn a_nul_character_anywhere_in_the_payload_is_refused() {
+        let with = |payload: &str| {
+            format!(
+                r#"{{"magento_entity_id":4,"website_id":1,"store_id":1,"occurred_at":"2026-01-01T00:00:00Z","payload":{payload}}}"#
+            )
+        };
+        for payload in
+            [r#"{"increment_id":"0001\u0000"}"#, r#"{"note\u0000":1}"#, r#"{"deep":[{"x":["a","b\u0000c"]}]}"#]
+        {
+            assert_eq!(
+                Envelope::parse(EventName::InvoicePaid, with(payload).as_bytes()).unwrap_err(),
+                EnvelopeError::NulCharacter,
+                "{payload}"
+            );
+        }
+        // An escaped backslash followed by `u0000` is six ordinary characters.
+        assert!(Envelope::parse(EventName::InvoicePaid, with(r#"{"increment_id":"a\\u0000"}"#).as_bytes()).is_ok());
     }
 
     #[test]

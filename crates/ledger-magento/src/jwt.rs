@@ -1,8 +1,9 @@
 //! HS256 JWTs both ways (spec §2.2–2.3): verify what Magento sends, mint what Magento verifies.
 //!
-//! jsonwebtoken checks the signature, `alg`, `iss`, `aud`, `sub`, `exp` and `nbf`; the rules it does not
-//! know (integer claims, `exp − iat` ≤ 300, `iat` not in the future) are checked here by hand. The clock
-//! is always passed in, so the spec's test vector is verified at its own time.
+//! jsonwebtoken checks the signature, `alg` and the presence and values of `iss`, `aud` and `sub`; the
+//! time rules (integer claims, `0 < exp − iat ≤ 300`, `iat` and `nbf` not in the future, `exp` not past)
+//! are checked here by hand with checked arithmetic against a clock that is always passed in, so the
+//! spec's test vector is verified at its own time.
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::Serialize;
 use serde_json::Value;
@@ -28,8 +29,8 @@ pub enum JwtError {
     Expired,
     #[error("token not valid yet")]
     NotYetValid,
-    #[error("token lifetime exceeds 300 seconds")]
-    TooLong,
+    #[error("token lifetime (exp − iat) must be 1 to 300 seconds")]
+    Lifetime,
     #[error("token has no jti")]
     NoJti,
 }
@@ -59,7 +60,8 @@ pub fn verify_outbound(
     // Time claims are checked below against the injected clock; jsonwebtoken would read the system clock.
     validation.validate_exp = false;
     validation.validate_nbf = false;
-    validation.required_spec_claims.clear();
+    // Only present claims are compared, so their presence is required explicitly.
+    validation.set_required_spec_claims(&["iss", "aud", "sub"]);
     validation.set_issuer(&["magento"]);
     validation.set_audience(&["byte8-ledger"]);
     validation.sub = Some(tenant.to_owned());
@@ -85,13 +87,15 @@ pub fn verify_outbound(
     let iat = int("iat")?;
     let nbf = int("nbf")?;
     let exp = int("exp")?;
-    if exp - iat > MAX_TTL_SECS {
-        return Err(JwtError::TooLong);
+    // Claims are attacker-chosen integers: no arithmetic on them may wrap. Together with `exp` not
+    // being past, a lifetime of at most 300 s keeps `iat` within 300 s + skew of now.
+    if !exp.checked_sub(iat).is_some_and(|ttl| (1..=MAX_TTL_SECS).contains(&ttl)) {
+        return Err(JwtError::Lifetime);
     }
-    if exp + skew <= now {
+    if exp.saturating_add(skew) <= now {
         return Err(JwtError::Expired);
     }
-    if nbf - skew > now || iat - skew > now {
+    if nbf.saturating_sub(skew) > now || iat.saturating_sub(skew) > now {
         return Err(JwtError::NotYetValid);
     }
     let jti = match claims.get("jti") {
@@ -99,6 +103,26 @@ pub fn verify_outbound(
         _ => return Err(JwtError::NoJti),
     };
     Ok(OutboundClaims { jti, iat, exp })
+}
+
+/// What can be read from a token before verifying it: only to pick the key to verify with, and to
+/// judge whether a cached key can be older than the token. Never trusted otherwise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnverifiedClaims {
+    pub sub: Option<String>,
+    pub iat: Option<i64>,
+}
+
+/// Reads `sub` and `iat` without checking the signature (`None` for a token that is not even JWS).
+pub fn peek(token: &str) -> Option<UnverifiedClaims> {
+    use base64::Engine;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let value: Value = serde_json::from_slice(&bytes).ok()?;
+    Some(UnverifiedClaims {
+        sub: value.get("sub").and_then(Value::as_str).map(str::to_owned),
+        iat: value.get("iat").and_then(Value::as_i64),
+    })
 }
 
 #[derive(Serialize)]
@@ -218,7 +242,7 @@ mod tests {
         let string = claims("\"1767225600\"", "1767225600", "1767225660");
         assert_eq!(verify_outbound(&raw(HS256, &string, &k), &k, TENANT, ISSUED, 5), Err(JwtError::Claim("iat")));
         let long = claims("1767225600", "1767225600", "1767225901");
-        assert_eq!(verify_outbound(&raw(HS256, &long, &k), &k, TENANT, ISSUED, 5), Err(JwtError::TooLong));
+        assert_eq!(verify_outbound(&raw(HS256, &long, &k), &k, TENANT, ISSUED, 5), Err(JwtError::Lifetime));
         let future_nbf = claims("1767225600", "1767229200", "1767225660");
         assert_eq!(verify_outbound(&raw(HS256, &future_nbf, &k), &k, TENANT, ISSUED, 5), Err(JwtError::NotYetValid));
         let wrong_aud = ok.replace("byte8-ledger", "magento");
@@ -226,6 +250,53 @@ mod tests {
         let no_jti = ok.replace(r#","jti":"j1""#, "");
         assert_eq!(verify_outbound(&raw(HS256, &no_jti, &k), &k, TENANT, ISSUED, 5), Err(JwtError::NoJti));
         assert_eq!(verify_outbound("not a token", &k, TENANT, ISSUED, 5), Err(JwtError::Malformed));
+    }
+
+    #[test]
+    fn tokens_without_iss_aud_or_sub_are_refused() {
+        let k = keys().outbound;
+        let ok = claims("1767225600", "1767225600", "1767225660");
+        let sub = format!(r#""sub":"{TENANT}","#);
+        for (claim, cut, expected) in [
+            ("iss", r#""iss":"magento","#, JwtError::IssuerAudience),
+            ("aud", r#""aud":"byte8-ledger","#, JwtError::IssuerAudience),
+            ("sub", sub.as_str(), JwtError::Subject),
+        ] {
+            let without = ok.replace(cut, "");
+            assert!(!without.contains(&format!("\"{claim}\"")), "{claim} removed");
+            assert_eq!(verify_outbound(&raw(HS256, &without, &k), &k, TENANT, ISSUED, 5), Err(expected), "no {claim}");
+        }
+    }
+
+    #[test]
+    fn time_claims_cannot_overflow_or_run_backwards() {
+        let k = keys().outbound;
+        let min = i64::MIN.to_string();
+        let max = i64::MAX.to_string();
+        let exp = (ISSUED + 60).to_string();
+        let issued = ISSUED.to_string();
+        // exp − iat would wrap to a negative lifetime and pass a plain `> 300` check.
+        let wrapped = claims(&min, &issued, &exp);
+        assert_eq!(verify_outbound(&raw(HS256, &wrapped, &k), &k, TENANT, ISSUED, 5), Err(JwtError::Lifetime));
+        let far_exp = claims(&issued, &issued, &max);
+        assert_eq!(verify_outbound(&raw(HS256, &far_exp, &k), &k, TENANT, ISSUED, 5), Err(JwtError::Lifetime));
+        let nbf_min = claims(&issued, &min, &exp);
+        assert!(verify_outbound(&raw(HS256, &nbf_min, &k), &k, TENANT, ISSUED, 5).is_ok(), "nbf far past is fine");
+        // exp before iat: a token that expired before it was issued, still inside the skew.
+        let backwards = claims(&(ISSUED + 5).to_string(), &issued, &(ISSUED + 1).to_string());
+        assert_eq!(verify_outbound(&raw(HS256, &backwards, &k), &k, TENANT, ISSUED, 5), Err(JwtError::Lifetime));
+        // At the edges of i64 the clock itself cannot make the checks wrap either.
+        let c = claims(&issued, &issued, &exp);
+        assert_eq!(verify_outbound(&raw(HS256, &c, &k), &k, TENANT, i64::MAX, 5), Err(JwtError::Expired));
+        assert_eq!(verify_outbound(&raw(HS256, &c, &k), &k, TENANT, i64::MIN, 5), Err(JwtError::NotYetValid));
+    }
+
+    #[test]
+    fn peek_reads_sub_and_iat_without_verifying() {
+        let p = peek(VECTOR).unwrap();
+        assert_eq!(p.sub.as_deref(), Some(TENANT));
+        assert_eq!(p.iat, Some(ISSUED));
+        assert_eq!(peek("nope"), None);
     }
 
     #[test]

@@ -8,6 +8,6 @@ pub mod keys;
 pub mod ssrf;
 
 pub use client::{MagentoClient, MagentoError, PairError, PairRequest, RetryConfig, pair};
-pub use jwt::{JwtError, OutboundClaims, mint_inbound, mint_outbound, verify_outbound};
+pub use jwt::{JwtError, OutboundClaims, UnverifiedClaims, mint_inbound, mint_outbound, peek, verify_outbound};
 pub use keys::{ApiKey, TenantKeys, disconnect_idempotency_key};
 pub use ssrf::{GuardedHttp, HostResolver, HttpError, OutboundPolicy, Refusal, TokioResolver, build_client};
