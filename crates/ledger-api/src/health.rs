@@ -1,45 +1,83 @@
 //! `/health/live` (the process answers) and `/health/ready` (the database answers, both migration sets
-//! are applied and, for the worker role, its heartbeat is recent).
+//! are applied and, for the worker role, its heartbeat is recent). Failures are logged and answered as
+//! short codes: the endpoint is public, database error text is not.
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use ledger_store::{db, health};
-use serde_json::{Value, json};
+use ledger_store::db::{self, MigrationStatus};
+use ledger_store::health;
+use serde::Serialize;
 
 use crate::AppState;
 
-pub async fn live() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+#[derive(Debug, Serialize)]
+pub struct Live {
+    pub status: &'static str,
 }
 
-pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let mut checks = serde_json::Map::new();
+#[derive(Debug, Serialize)]
+pub struct Ready {
+    /// `ready` or `not_ready`.
+    pub status: &'static str,
+    pub checks: ReadyChecks,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReadyChecks {
+    /// `ok` or `unavailable`.
+    pub database: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migrations: Option<MigrationsCheck>,
+    /// Seconds since the worker's last heartbeat (`null`: none yet); only for the worker role.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worker_heartbeat_age_s: Option<Option<f64>>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum MigrationsCheck {
+    Status(MigrationStatus),
+    /// `unavailable`: the migration tables could not be read.
+    Failed(&'static str),
+}
+
+const UNAVAILABLE: &str = "unavailable";
+
+pub async fn live() -> Json<Live> {
+    Json(Live { status: "ok" })
+}
+
+pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Ready>) {
+    let mut checks = ReadyChecks { database: "ok", migrations: None, worker_heartbeat_age_s: None };
     let mut ok = true;
     match health::ping(&state.pool).await {
         Ok(()) => {
-            checks.insert("database".into(), json!("ok"));
             match db::migration_status(&state.pool).await {
                 Ok(m) => {
                     ok &= m.ledger_current && m.apalis_current;
-                    checks.insert("migrations".into(), json!(m));
+                    checks.migrations = Some(MigrationsCheck::Status(m));
                 }
                 Err(e) => {
+                    tracing::warn!(error = %e, "readiness: reading the migration status failed");
                     ok = false;
-                    checks.insert("migrations".into(), json!(e.to_string()));
+                    checks.migrations = Some(MigrationsCheck::Failed(UNAVAILABLE));
                 }
             }
             if let Some(worker) = &state.readiness.worker_id {
-                let age = health::heartbeat_age(&state.pool, worker).await.ok().flatten();
-                let fresh = age.is_some_and(|a| a <= state.readiness.max_heartbeat_age.as_secs_f64());
-                ok &= fresh;
-                checks.insert("worker_heartbeat_age_s".into(), json!(age));
+                let age = health::heartbeat_age(&state.pool, worker).await.unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "readiness: reading the worker heartbeat failed");
+                    None
+                });
+                ok &= age.is_some_and(|a| a <= state.readiness.max_heartbeat_age.as_secs_f64());
+                checks.worker_heartbeat_age_s = Some(age);
             }
         }
         Err(e) => {
+            tracing::warn!(error = %e, "readiness: the database did not answer");
             ok = false;
-            checks.insert("database".into(), json!(e.to_string()));
+            checks.database = UNAVAILABLE;
         }
     }
     let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(json!({ "status": if ok { "ready" } else { "not_ready" }, "checks": checks })))
+    (status, Json(Ready { status: if ok { "ready" } else { "not_ready" }, checks }))
 }

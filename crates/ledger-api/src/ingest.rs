@@ -9,19 +9,26 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ledger_domain::{Envelope, EventName, IdempotencyKey};
 use ledger_store::events::{self, Accepted, IngestError, NewEvent};
-use serde_json::json;
+use serde::Serialize;
+use uuid::Uuid;
 
-use crate::{ApiError, AppState, auth};
+use crate::magento::MagentoTenant;
+use crate::{ApiError, AppState};
+
+/// `202` (or `200` for a duplicate): the run that handles the event; the module's sync CLI shows it.
+#[derive(Debug, Serialize)]
+pub struct SyncRun {
+    pub sync_run_id: Uuid,
+}
 
 pub async fn receive(
     State(state): State<AppState>,
-    Path((tenant, event)): Path<(String, String)>,
+    verified: MagentoTenant,
+    Path((_, event)): Path<(String, String)>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let span = tracing::Span::current();
-    span.record("tenant_id", tracing::field::display(&tenant));
-    let verified = auth::verify(&state, &headers, Some(&tenant)).await?;
     if !verified.active {
         return Err(ApiError::Unauthorized("this store's binding was revoked; pair it again"));
     }
@@ -58,7 +65,7 @@ pub async fn receive(
         Accepted::New(_) | Accepted::Rerun { .. } => StatusCode::ACCEPTED,
     };
     tracing::info!(event = %name, key = %key, outcome = ?accepted, "event accepted");
-    let mut response = (status, Json(json!({ "sync_run_id": id }))).into_response();
+    let mut response = (status, Json(SyncRun { sync_run_id: id })).into_response();
     if matches!(accepted, Accepted::Duplicate(_)) {
         response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     }

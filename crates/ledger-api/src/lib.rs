@@ -1,7 +1,9 @@
-//! The ledger's HTTP surface: Magento webhooks and calls, health, and (later) the dashboard.
-pub mod auth;
+//! The ledger's HTTP surface: Magento webhooks and calls, health, operator routes, and (later) the
+//! dashboard. Handlers extract, call the store, and answer typed bodies; no SQL lives here.
 pub mod health;
 pub mod ingest;
+pub mod keys;
+pub mod magento;
 pub mod operator;
 pub mod problem;
 pub mod router;
@@ -10,6 +12,9 @@ pub mod state;
 pub mod stores;
 pub mod tile;
 
+pub use keys::KeyCacheSettings;
+pub use magento::MagentoTenant;
+pub use operator::{Operator, OperatorTokens};
 pub use problem::ApiError;
 pub use router::router;
 pub use state::{ApiConfig, AppState, Outbound, Readiness};

@@ -1,10 +1,13 @@
-//! API errors as RFC 9457 problem+json: a stable `type`, a short human `detail`. The Magento module
-//! shows 4xx bodies to merchants verbatim, so they stay short. Internal errors are logged with the
-//! request id and answered opaquely.
+//! API errors as RFC 9457 problem+json, built in this one place: a stable `type`, a short human
+//! `detail` (and a `code` for errors that carry their own). The Magento module shows 4xx bodies to
+//! merchants verbatim, so they stay short. Internal errors are logged with the request id and answered
+//! opaquely.
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ledger_store::StoreError;
 use serde::Serialize;
+
+use crate::keys::KeyError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -20,6 +23,12 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("the service is busy or its database is unavailable; try again shortly")]
     Unavailable,
+    /// Load shed on purpose (answered like `Unavailable`, not logged per request: floods cause it).
+    #[error("the service is busy or its database is unavailable; try again shortly")]
+    Shed,
+    /// An error with its own status and stable code (pairing failures), sent as `code` beside `type`.
+    #[error("{detail}")]
+    Coded { status: StatusCode, code: &'static str, detail: String },
     /// Logged in full, answered as an opaque 500.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -37,7 +46,8 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::Shed => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Coded { status, .. } => *status,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -49,7 +59,8 @@ impl ApiError {
             Self::NotFound(_) => "not-found",
             Self::UnsupportedMediaType => "unsupported-media-type",
             Self::PayloadTooLarge(_) => "payload-too-large",
-            Self::Unavailable => "unavailable",
+            Self::Unavailable | Self::Shed => "unavailable",
+            Self::Coded { code, .. } => code,
             Self::Internal(_) => "internal",
         }
     }
@@ -68,6 +79,8 @@ struct Problem<'a> {
     title: &'a str,
     status: u16,
     detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'static str>,
 }
 
 impl IntoResponse for ApiError {
@@ -75,14 +88,15 @@ impl IntoResponse for ApiError {
         let status = self.status();
         if let Self::Internal(e) = &self {
             tracing::error!(error = %e, "internal error");
-        } else if status.is_server_error() {
-            tracing::warn!(error = %self, "unavailable");
+        } else if status.is_server_error() && !matches!(self, Self::Shed) {
+            tracing::warn!(error = %self, status = status.as_u16(), "answered a server error");
         }
         let body = Problem {
             kind: format!("/problems/{}", self.code()),
             title: status.canonical_reason().unwrap_or("Error"),
             status: status.as_u16(),
             detail: self.to_string(),
+            code: if let Self::Coded { code, .. } = &self { Some(*code) } else { None },
         };
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
@@ -91,5 +105,14 @@ impl IntoResponse for ApiError {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         response
+    }
+}
+
+impl From<KeyError> for ApiError {
+    fn from(e: KeyError) -> Self {
+        match e {
+            KeyError::Store(e) => e.into(),
+            KeyError::Busy => Self::Shed,
+        }
     }
 }

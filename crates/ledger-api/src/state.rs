@@ -1,14 +1,14 @@
-//! Shared state of the API: the pool, the keyring, a cache of derived tenant keys, settings, the clock.
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+//! Shared state of the API: the pool, the keyring, the tenant key cache, settings, the clock.
+use std::sync::Arc;
+use std::time::Duration;
 
 use ledger_domain::{SharedClock, TenantId};
-use ledger_magento::TenantKeys;
-use ledger_store::{Keyring, PgPool, StoreError, tenants};
+use ledger_store::{Keyring, PgPool};
 use ledger_sync::MagentoClients;
 use ledger_sync::sage::connect::SageConnect;
-use secrecy::SecretString;
+
+use crate::keys::{KeyCache, KeyCacheSettings};
+use crate::operator::OperatorTokens;
 
 #[derive(Clone, Debug)]
 pub struct ApiConfig {
@@ -22,6 +22,10 @@ pub struct ApiConfig {
     pub max_in_flight: usize,
     /// Per-request deadline.
     pub request_timeout: Duration,
+    /// How tenant keys are cached and reloaded.
+    pub key_cache: KeyCacheSettings,
+    /// Who may call the operator routes (`admin.tokens`).
+    pub operator_tokens: OperatorTokens,
 }
 
 impl Default for ApiConfig {
@@ -32,6 +36,8 @@ impl Default for ApiConfig {
             max_body_bytes: 64 * 1024,
             max_in_flight: 512,
             request_timeout: Duration::from_secs(10),
+            key_cache: KeyCacheSettings::default(),
+            operator_tokens: OperatorTokens::default(),
         }
     }
 }
@@ -44,7 +50,7 @@ pub struct Readiness {
     pub max_heartbeat_age: Duration,
 }
 
-/// How the ledger talks to stores and who may administer it.
+/// How the ledger talks to stores.
 #[derive(Clone)]
 pub struct Outbound {
     /// Per-tenant Magento clients over the SSRF-guarded HTTP client.
@@ -56,8 +62,6 @@ pub struct Outbound {
     /// A plain-http URL may be sent to stores when pairing (`outbound.allow_http` or `dev.simulators`);
     /// otherwise pairing requires https.
     pub allow_http: bool,
-    /// Operator bearer tokens (`admin.tokens`).
-    pub admin_tokens: Arc<Vec<SecretString>>,
 }
 
 #[derive(Clone)]
@@ -70,7 +74,9 @@ pub struct AppState {
     pub outbound: Outbound,
     /// The Sage connect service; `None` in processes that do not offer the connect routes.
     pub sage: Option<Arc<SageConnect>>,
-    keys: Arc<KeyCache>,
+    /// Derived tenant keys; cheap to cache and safe to serve stale: the ingest transaction re-checks the
+    /// key version and the binding status, so a revoked or re-keyed tenant is refused whatever it says.
+    pub keys: Arc<KeyCache>,
 }
 
 impl AppState {
@@ -82,6 +88,7 @@ impl AppState {
         readiness: Readiness,
         outbound: Outbound,
     ) -> Self {
+        let keys = Arc::new(KeyCache::new(config.key_cache.clone()));
         Self {
             pool,
             keyring,
@@ -90,7 +97,7 @@ impl AppState {
             readiness: Arc::new(readiness),
             outbound,
             sage: None,
-            keys: Arc::new(KeyCache::default()),
+            keys,
         }
     }
 
@@ -100,67 +107,8 @@ impl AppState {
         self
     }
 
-    /// The tenant's derived keys, from cache when fresh. `refresh` forces a reload (after a failed
-    /// verification, in case the key was rotated since it was cached).
-    pub async fn tenant_keys(&self, tenant: TenantId, refresh: bool) -> Result<Option<CachedKeys>, StoreError> {
-        if !refresh && let Some(hit) = self.keys.get(tenant) {
-            return Ok(Some(hit));
-        }
-        let Some(secret) = tenants::secret(&self.pool, &self.keyring, tenant).await? else {
-            self.keys.forget(tenant);
-            return Ok(None);
-        };
-        let derive = |key: &SecretString| Arc::new(TenantKeys::derive(secrecy::ExposeSecret::expose_secret(key)));
-        let keys = CachedKeys {
-            keys: derive(&secret.api_key),
-            key_version: secret.key_version,
-            pending: secret.pending.map(|p| (derive(&p.api_key), p.key_version)),
-            active: secret.active,
-            fetched: Instant::now(),
-        };
-        self.keys.put(tenant, keys.clone());
-        Ok(Some(keys))
-    }
-
+    /// Drops the cached keys of `tenant` (after pairing, revocation or a refused token).
     pub fn forget_keys(&self, tenant: TenantId) {
         self.keys.forget(tenant);
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct CachedKeys {
-    pub keys: Arc<TenantKeys>,
-    pub key_version: i32,
-    /// The keys of an unconfirmed pairing and their version: tokens signed with them verify too.
-    pub pending: Option<(Arc<TenantKeys>, i32)>,
-    pub active: bool,
-    fetched: Instant,
-}
-
-/// Derived keys are cheap to cache and safe to serve stale: the ingest transaction re-checks the key
-/// version and the binding status, so a revoked or re-keyed tenant is refused whatever the cache says.
-#[derive(Default)]
-struct KeyCache {
-    map: RwLock<HashMap<TenantId, CachedKeys>>,
-}
-
-const KEY_TTL: Duration = Duration::from_secs(60);
-
-impl KeyCache {
-    fn get(&self, tenant: TenantId) -> Option<CachedKeys> {
-        let map = self.map.read().unwrap_or_else(|p| p.into_inner());
-        map.get(&tenant).filter(|k| k.fetched.elapsed() < KEY_TTL).cloned()
-    }
-
-    fn put(&self, tenant: TenantId, keys: CachedKeys) {
-        let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
-        if map.len() > 100_000 {
-            map.clear();
-        }
-        map.insert(tenant, keys);
-    }
-
-    fn forget(&self, tenant: TenantId) {
-        self.map.write().unwrap_or_else(|p| p.into_inner()).remove(&tenant);
     }
 }

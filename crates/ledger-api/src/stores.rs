@@ -4,14 +4,13 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
 use ledger_domain::TenantId;
 use ledger_magento::PairError;
 use ledger_store::tenants;
+use ledger_store::tenants::ConnectionStatus;
 use ledger_sync::pairing::{self, PairingError};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use crate::ingest::require_json;
 use crate::operator::Operator;
@@ -24,12 +23,24 @@ struct PairBody {
     magento_base_url: String,
 }
 
+/// `201` answer of a pairing.
+#[derive(Debug, Serialize)]
+pub struct Paired {
+    pub tenant_id: TenantId,
+    /// The store's connection status (`active` once the first ping answered).
+    pub status: ConnectionStatus,
+    /// Whether an existing binding of the same store got a new key.
+    pub rotated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+}
+
 pub async fn pair(
     _: Operator,
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<(StatusCode, Json<Paired>), ApiError> {
     require_json(&headers)?;
     let body: PairBody = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("expected {{\"pairing_code\", \"magento_base_url\"}}: {e}")))?;
@@ -51,23 +62,22 @@ pub async fn pair(
     match result {
         Ok(paired) => {
             state.forget_keys(paired.tenant_id);
-            let mut out = json!({
-                "tenant_id": paired.tenant_id,
-                "status": paired.status,
-                "rotated": paired.rotated,
-            });
-            if let Some(w) = paired.warning {
-                out["warning"] = json!(format!("paired, but {w}"));
-            }
-            Ok((StatusCode::CREATED, Json(out)).into_response())
+            let out = Paired {
+                tenant_id: paired.tenant_id,
+                status: paired.status,
+                rotated: paired.rotated,
+                warning: paired.warning.map(|w| format!("paired, but {w}")),
+            };
+            Ok((StatusCode::CREATED, Json(out)))
         }
         Err(PairingError::Store(e)) => Err(e.into()),
-        Err(e) => Ok(pairing_problem(&e)),
+        Err(e) => Err(pairing_problem(&e)),
     }
 }
 
-/// A failed pairing as problem+json: 422 for what the merchant typed, 502 for what the store answered.
-fn pairing_problem(e: &PairingError) -> Response {
+/// A failed pairing: 422 for what the merchant typed, 502 for what the store answered; the stable
+/// `code` is also sent beside `type`.
+fn pairing_problem(e: &PairingError) -> ApiError {
     let status = match e {
         PairingError::InvalidUrl | PairingError::EmptyCode | PairingError::CleartextLedgerUrl(_) => {
             StatusCode::UNPROCESSABLE_ENTITY
@@ -78,16 +88,7 @@ fn pairing_problem(e: &PairingError) -> Response {
         PairingError::PublicUrl | PairingError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         PairingError::Pair(_) | PairingError::Unconfirmed(_) => StatusCode::BAD_GATEWAY,
     };
-    let body = json!({
-        "type": format!("/problems/{}", e.code()),
-        "title": status.canonical_reason().unwrap_or("Error"),
-        "status": status.as_u16(),
-        "detail": e.to_string(),
-        "code": e.code(),
-    });
-    let mut response = (status, Json(body)).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/problem+json"));
-    response
+    ApiError::Coded { status, code: e.code(), detail: e.to_string() }
 }
 
 pub async fn disconnect(

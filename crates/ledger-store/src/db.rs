@@ -2,6 +2,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
@@ -101,9 +102,12 @@ async fn applied_all(pool: &PgPool, schema: &str, migrator: &Migrator) -> Result
     Ok(migrator.iter().filter(|m| m.migration_type.is_up_migration()).all(|m| applied.contains(&m.version)))
 }
 
-/// Deletes expired JWT ids; returns how many.
-pub async fn purge_expired_jti(pool: &PgPool) -> Result<u64, StoreError> {
-    Ok(sqlx::query("DELETE FROM jwt_replay WHERE expires_at < now() - interval '1 minute'")
+/// Deletes JWT ids that expired a minute before `now`; returns how many. `now` is the app's clock,
+/// the one verification uses: with the database's, a clock difference would free a jti whose token
+/// verification still accepts, and the token could be replayed.
+pub async fn purge_expired_jti(pool: &PgPool, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    Ok(sqlx::query("DELETE FROM jwt_replay WHERE expires_at < $1 - interval '1 minute'")
+        .bind(now)
         .execute(pool)
         .await?
         .rows_affected())

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use apalis::prelude::{Monitor, WorkerBuilder, WorkerBuilderExt};
 use apalis_postgres::{Config, PostgresStorage};
+use ledger_domain::SharedClock;
 use ledger_store::events::EventTask;
 use ledger_store::{EVENT_QUEUE, PgPool, db, health, runs};
 use tokio_util::sync::CancellationToken;
@@ -119,16 +120,17 @@ async fn background_loops(pool: PgPool, config: WorkerConfig, shutdown: Cancella
     }
 }
 
-/// Housekeeping every process runs, whatever its role: expired JWT ids and finished apalis triggers
-/// (the event rows keep the history) are deleted once a minute.
-pub async fn maintenance(pool: PgPool, shutdown: CancellationToken) {
+/// Housekeeping every process runs, whatever its role: expired JWT ids (judged by `clock`, the one
+/// token verification uses) and finished apalis triggers (the event rows keep the history) are
+/// deleted once a minute.
+pub async fn maintenance(pool: PgPool, clock: SharedClock, shutdown: CancellationToken) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
             _ = tick.tick() => {}
         }
-        match db::purge_expired_jti(&pool).await {
+        match db::purge_expired_jti(&pool, clock.now()).await {
             Ok(n) if n > 0 => tracing::debug!(purged = n, "expired jti purged"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "jti cleanup failed"),

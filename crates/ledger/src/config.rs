@@ -188,6 +188,20 @@ impl Config {
                 message: "must be an absolute http(s) URL".into(),
             });
         }
+        if let Some((i, token)) = self.admin.tokens.iter().enumerate().find(|(_, t)| {
+            secrecy::ExposeSecret::expose_secret(*t).chars().count() < ledger_api::operator::MIN_OPERATOR_TOKEN_CHARS
+        }) {
+            let chars = secrecy::ExposeSecret::expose_secret(token).chars().count();
+            return Err(ConfigError::Invalid {
+                key: "admin.tokens",
+                message: format!(
+                    "token {} of {} has {chars} characters; operator tokens need at least {}",
+                    i + 1,
+                    self.admin.tokens.len(),
+                    ledger_api::operator::MIN_OPERATOR_TOKEN_CHARS
+                ),
+            });
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| ConfigError::Invalid { key: "log.level", message: e.to_string() })?;
         Ok(())
@@ -246,5 +260,19 @@ mod tests {
             .extract::<Config>()
             .unwrap_err();
         assert!(err.to_string().contains("bindd"), "{err}");
+    }
+
+    #[test]
+    fn operator_tokens_need_sixteen_characters() {
+        let with = |tokens: &str| {
+            Figment::from(Toml::string(DEFAULTS))
+                .merge(Toml::string(&format!("[admin]\ntokens = {tokens}")))
+                .extract::<Config>()
+                .unwrap()
+        };
+        let err = with(r#"["0123456789abcdef", "op-secret"]"#).check().unwrap_err().to_string();
+        assert!(err.contains("admin.tokens") && err.contains("token 2 of 2") && err.contains("16"), "{err}");
+        assert!(!err.contains("op-secret"), "the token itself is not echoed: {err}");
+        with(r#"["0123456789abcdef"]"#).check().unwrap();
     }
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::ValueEnum;
-use ledger_api::{ApiConfig, AppState, Outbound, Readiness};
+use ledger_api::{ApiConfig, AppState, OperatorTokens, Outbound, Readiness};
 use ledger_worker::{ReceiveOnly, WorkerConfig};
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
@@ -23,14 +23,17 @@ pub enum Role {
     Worker,
 }
 
-pub fn api_config(config: &Config) -> ApiConfig {
-    ApiConfig {
+pub fn api_config(config: &Config) -> anyhow::Result<ApiConfig> {
+    Ok(ApiConfig {
         jwt_skew: Duration::from_secs(config.ingest.jwt_skew_secs),
         idempotency_window: Duration::from_secs(config.ingest.idempotency_window_days * 24 * 3600),
         max_body_bytes: config.ingest.max_body_bytes,
         max_in_flight: config.ingest.max_in_flight,
         request_timeout: Duration::from_millis(config.ingest.request_timeout_ms),
-    }
+        operator_tokens: OperatorTokens::new(config.admin.tokens.clone())
+            .context("configuration key `admin.tokens`")?,
+        ..ApiConfig::default()
+    })
 }
 
 pub async fn run(mut config: Config, role: Role) -> anyhow::Result<()> {
@@ -61,16 +64,16 @@ async fn serve(config: &Config, database: &Database, role: Role) -> anyhow::Resu
         public_url: config.server.public_url.as_ref().map(|u| u.as_str().trim_end_matches('/').to_owned()),
         bind_url: format!("http://{}", config.server.bind),
         allow_http: config.outbound.allow_http || config.dev.simulators,
-        admin_tokens: Arc::new(config.admin.tokens.clone()),
     };
     if config.admin.tokens.is_empty() {
         tracing::info!("admin.tokens is empty: operator routes (/api/v1/stores/...) refuse every request");
     }
+    let clock = ledger_domain::clock::system_clock();
     let state = AppState::new(
         database.pool.clone(),
         database.keyring.clone(),
-        api_config(config),
-        ledger_domain::clock::system_clock(),
+        api_config(config)?,
+        clock.clone(),
         readiness,
         outbound,
     );
@@ -85,7 +88,7 @@ async fn serve(config: &Config, database: &Database, role: Role) -> anyhow::Resu
         .with_context(|| format!("binding server.bind = {}", config.server.bind))?;
     tracing::info!(addr = %listener.local_addr()?, public_url = %config.public_url(), ?role, "listening");
 
-    let maintenance = tokio::spawn(ledger_worker::maintenance(database.pool.clone(), shutdown.clone()));
+    let maintenance = tokio::spawn(ledger_worker::maintenance(database.pool.clone(), clock.clone(), shutdown.clone()));
     let worker = runs_worker.then(|| {
         let wc = WorkerConfig {
             concurrency: config.worker.concurrency,

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ledger_api::{ApiConfig, AppState, Outbound, Readiness};
+use ledger_api::{ApiConfig, AppState, OperatorTokens, Outbound, Readiness};
 use ledger_domain::{RetryPolicy, SharedClock, TenantId};
 use ledger_magento::{ApiKey, TenantKeys, mint_outbound};
 use ledger_magento::{GuardedHttp, OutboundPolicy, TokioResolver};
@@ -131,9 +131,12 @@ impl TestApp {
             public_url: Some(opts.public_url.unwrap_or_else(|| format!("http://{addr}"))),
             bind_url: format!("http://{addr}"),
             allow_http: opts.allow_http,
-            admin_tokens: Arc::new(vec![SecretString::from(OPERATOR_TOKEN)]),
         };
-        let mut state = AppState::new(db.pool.clone(), keyring.clone(), opts.api, opts.clock, readiness, outbound);
+        let api = ApiConfig {
+            operator_tokens: OperatorTokens::new(vec![SecretString::from(OPERATOR_TOKEN)]).expect("operator token"),
+            ..opts.api
+        };
+        let mut state = AppState::new(db.pool.clone(), keyring.clone(), api, opts.clock, readiness, outbound);
         if let Some(base) = &opts.sage {
             state = state.with_sage(Arc::new(sage_connect(&db.pool, keyring.clone(), base, &format!("http://{addr}"))));
         }

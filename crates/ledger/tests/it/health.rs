@@ -31,6 +31,9 @@ async fn database_down_is_503_never_4xx() {
     assert_eq!(resp.headers()["retry-after"], "5");
     let ready = app.http.get(format!("{}/health/ready", app.base_url)).send().await.unwrap();
     assert_eq!(ready.status(), 503);
+    // The endpoint is public: it answers a code and logs the error, never the database's text.
+    let body: Value = ready.json().await.unwrap();
+    assert_eq!(body, serde_json::json!({ "status": "not_ready", "checks": { "database": "unavailable" } }));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

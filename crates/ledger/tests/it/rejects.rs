@@ -61,6 +61,17 @@ async fn bad_tokens_are_401_and_store_nothing() {
         ("float exp", raw(HS256, &claims(&t, &n.to_string(), &n.to_string(), &format!("{}.0", n + 60), "j-6"), &k)),
         ("string iat", raw(HS256, &claims(&t, &format!("\"{n}\""), &n.to_string(), &(n + 60).to_string(), "j-7"), &k)),
         ("wrong issuer", raw(HS256, &ok_claims.replace("\"magento\"", "\"byte8-ledger\""), &k)),
+        ("no iss", raw(HS256, &ok_claims.replace(r#""iss":"magento","#, ""), &k)),
+        ("no aud", raw(HS256, &ok_claims.replace(r#""aud":"byte8-ledger","#, ""), &k)),
+        ("no sub", raw(HS256, &ok_claims.replace(&format!(r#""sub":"{}","#, t.id), ""), &k)),
+        (
+            "iat so far back that exp - iat wraps",
+            raw(HS256, &claims(&t, &i64::MIN.to_string(), &n.to_string(), &(n + 60).to_string(), "j-8"), &k),
+        ),
+        (
+            "exp before iat",
+            raw(HS256, &claims(&t, &(n + 4).to_string(), &n.to_string(), &(n + 1).to_string(), "j-9"), &k),
+        ),
         ("garbage", "not.a.token".to_owned()),
     ];
     for (what, token) in cases {
@@ -115,6 +126,23 @@ async fn a_replayed_jti_is_401() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn housekeeping_judges_jti_expiry_by_the_verifying_clock() {
+    // The ledger's clock runs an hour behind the database's. Housekeeping must judge expiry by the clock
+    // verification uses, or it frees the jti of a token that verification still accepts.
+    let clock: ledger_domain::SharedClock =
+        std::sync::Arc::new(ledger_domain::clock::OffsetClock(chrono::Duration::hours(-1)));
+    let app = TestApp::spawn_with(test_support::TestAppOptions { clock: clock.clone(), ..Default::default() }).await;
+    let t = app.create_tenant("a").await;
+    let (tenant, token) = (t.id.to_string(), t.token_at(clock.now().timestamp()));
+    let first = app.post_event_with_token(&tenant, "invoice.created", "invoice.created:1", &envelope(1), &token).await;
+    assert_eq!(first.status(), 202);
+    ledger_store::db::purge_expired_jti(&app.db.pool, clock.now()).await.unwrap();
+    assert_eq!(app.count("jwt_replay").await, 1, "the jti of a live token stays");
+    let replay = app.post_event_with_token(&tenant, "invoice.created", "invoice.created:2", &envelope(2), &token).await;
+    assert_eq!(replay.status(), 401, "and its replay is refused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_are_4xx_and_store_nothing() {
     let app = TestApp::spawn().await;
     let t = app.create_tenant("a").await;
@@ -156,6 +184,11 @@ async fn bad_requests_are_4xx_and_store_nothing() {
         ("missing field", r#"{"magento_entity_id":1,"website_id":1,"store_id":1,"payload":{}}"#.to_owned()),
         ("not an object", "[]".to_owned()),
         ("bad occurred_at", envelope(1).replace("2026-01-01T00:00:00Z", "yesterday")),
+        (
+            "entity id past bigint (would be clamped into another entity)",
+            envelope(1).replace(r#""magento_entity_id":1,"#, r#""magento_entity_id":9223372036854775808,"#),
+        ),
+        ("a NUL character in the payload", envelope(1).replace(r#""paid":false"#, r#""paid":false,"note":"a\u0000b""#)),
     ] {
         let resp = app.post_event(&t, "invoice.created", "invoice.created:1", &body).await;
         assert_rejected(&app, resp, 400, what).await;

@@ -152,7 +152,7 @@ async fn housekeeping_drops_expired_jtis_and_old_finished_triggers_only() {
         .execute(&app.db.pool)
         .await
         .unwrap();
-    assert_eq!(ledger_store::db::purge_expired_jti(&app.db.pool).await.unwrap(), 1);
+    assert_eq!(ledger_store::db::purge_expired_jti(&app.db.pool, chrono::Utc::now()).await.unwrap(), 1);
     assert_eq!(app.count("jwt_replay").await, 1, "live jtis stay");
     sqlx::query("UPDATE apalis.jobs SET status = 'Done', done_at = now() - interval '2 hours' WHERE id IN (SELECT id FROM apalis.jobs LIMIT 1)")
         .execute(&app.db.pool)
