@@ -101,6 +101,8 @@ pub struct Sage {
     pub client_secret: SecretString,
     /// Where Sage sends the merchant back; default `{server.public_url}/oauth/sage/callback`.
     pub redirect_url: Option<url::Url>,
+    /// Refresh an access token this many seconds before it expires (capped at a fifth of its lifetime).
+    pub refresh_ahead_secs: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -238,6 +240,20 @@ mod tests {
         assert!(!c.outbound.allow_http);
         assert_eq!(c.sage.revoke_url.as_str(), "https://oauth.accounting.sage.com/revoke");
         assert_eq!(c.sage_redirect_url(), "http://127.0.0.1:8080/oauth/sage/callback");
+        assert_eq!(c.sage.refresh_ahead_secs, 75);
+    }
+
+    #[test]
+    fn refresh_ahead_secs_reaches_custody() {
+        let c: Config = Figment::from(Toml::string(DEFAULTS))
+            .merge(Toml::string("[sage]\nrefresh_ahead_secs = 30"))
+            .extract()
+            .unwrap();
+        let custody = crate::sage::custody_config(&c);
+        assert_eq!(custody.refresh_ahead, std::time::Duration::from_secs(30));
+        let issued = chrono::Utc::now();
+        let expires = issued + chrono::Duration::seconds(300);
+        assert_eq!(custody.refresh_at(issued, expires), expires - chrono::Duration::seconds(30));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use ledger_domain::TenantId;
 use ledger_sage::oauth::{OAuthClient, OAuthConfig};
 use ledger_store::{Keyring, PgPool};
 use ledger_sync::sage::connect::SageConnect;
+use ledger_sync::sage::{Custody, CustodyConfig};
 use secrecy::ExposeSecret;
 use serde_json::json;
 
@@ -44,23 +45,39 @@ pub fn sage_http() -> anyhow::Result<reqwest::Client> {
         .context("building the Sage HTTP client")
 }
 
-/// The connect service over `config`'s `sage.*` endpoints.
-pub fn connect_service(config: &Config, pool: &PgPool, keyring: Arc<Keyring>) -> anyhow::Result<SageConnect> {
-    let http = sage_http()?;
-    let redirect_uri = config.sage_redirect_url();
-    let oauth = OAuthClient::new(
+/// The OAuth token-endpoint client over `config`'s `sage.*` endpoints.
+pub fn oauth_client(config: &Config, http: reqwest::Client) -> anyhow::Result<OAuthClient> {
+    Ok(OAuthClient::new(
         OAuthConfig {
             authorize_url: config.sage.authorize_url.clone(),
             token_url: config.sage.token_url.clone(),
             revoke_url: config.sage.revoke_url.clone(),
             client_id: config.sage.client_id.clone(),
             client_secret: config.sage.client_secret.clone(),
-            redirect_uri: redirect_uri.parse().context("sage.redirect_url")?,
+            redirect_uri: config.sage_redirect_url().parse().context("sage.redirect_url")?,
         },
-        http.clone(),
-    );
+        http,
+    ))
+}
+
+/// The connect service over `config`'s `sage.*` endpoints.
+pub fn connect_service(config: &Config, pool: &PgPool, keyring: Arc<Keyring>) -> anyhow::Result<SageConnect> {
+    let http = sage_http()?;
+    let redirect_uri = config.sage_redirect_url();
+    let oauth = oauth_client(config, http.clone())?;
     let configured = !config.sage.client_id.is_empty() && !config.sage.client_secret.expose_secret().is_empty();
     Ok(SageConnect::new(pool.clone(), keyring, oauth, config.sage.api_base.clone(), http, redirect_uri, configured))
+}
+
+/// How custody times refreshes, from `sage.refresh_ahead_secs`.
+pub fn custody_config(config: &Config) -> CustodyConfig {
+    CustodyConfig { refresh_ahead: Duration::from_secs(config.sage.refresh_ahead_secs), ..CustodyConfig::default() }
+}
+
+/// The token custody of this process over `config`'s `sage.*` endpoints.
+pub fn custody(config: &Config, pool: &PgPool, keyring: Arc<Keyring>) -> anyhow::Result<Arc<Custody>> {
+    let oauth = oauth_client(config, sage_http()?)?;
+    Ok(Custody::new(pool.clone(), keyring, oauth, custody_config(config)))
 }
 
 pub async fn run(config: &Config, db: &Database, cmd: SageCommand) -> anyhow::Result<()> {

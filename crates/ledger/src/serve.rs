@@ -13,6 +13,9 @@ use crate::config::Config;
 use crate::database::Database;
 use crate::outbound::{self, DevSimulators};
 
+/// How often the worker role looks for bindings whose refresh token nears Sage's 31-day limit.
+const IDLE_REFRESH_EVERY: Duration = Duration::from_secs(3600);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Role {
     /// HTTP API and worker pool.
@@ -107,6 +110,13 @@ async fn serve(config: &Config, database: &Database, role: Role) -> anyhow::Resu
         ))
     });
 
+    let idle_refresher = if runs_worker {
+        let custody = crate::sage::custody(config, &database.pool, database.keyring.clone())?;
+        Some(tokio::spawn(ledger_sync::sage::run_idle_refresher(custody, IDLE_REFRESH_EVERY, shutdown.clone())))
+    } else {
+        None
+    };
+
     let stop = shutdown.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await });
     let served = server.await;
@@ -117,6 +127,9 @@ async fn serve(config: &Config, database: &Database, role: Role) -> anyhow::Resu
             Ok(Err(e)) => tracing::error!(error = %e, "worker pool stopped with an error"),
             Err(e) => tracing::error!(error = %e, "worker pool panicked"),
         }
+    }
+    if let Some(idle) = idle_refresher {
+        let _ = idle.await;
     }
     let _ = maintenance.await;
     served.context("serving HTTP")?;
