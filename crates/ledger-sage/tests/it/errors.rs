@@ -141,6 +141,8 @@ async fn validation_keeps_source_and_data_code_and_unknown_ids_are_not_found() {
     };
     let err = b.create_contact(&body).await.unwrap_err();
     assert_eq!(err.class(), ErrorClass::Validation, "{err}");
+    let flagged = s.expect_nonconformant();
+    assert!(flagged.iter().any(|v| v.contains("$.contact.reference")), "the checker sees it too: {flagged:?}");
     let sage = err.sage().unwrap();
     assert_eq!((sage.status, sage.data_code(), sage.source()), (422, Some("RecordInvalid"), Some("reference")));
     assert!(sage.message().is_some_and(|m| !m.is_empty()));
@@ -252,4 +254,23 @@ async fn a_refused_admission_sends_nothing_and_waits_as_rate_limited() {
     assert!(err.retry_after().is_some_and(|d| d > Duration::from_secs(20)), "the pause is the hint");
     assert!(log.take().is_empty(), "nothing reached Sage");
     assert_eq!(s.tokens.refreshes.load(Ordering::SeqCst), 0, "and no token was refreshed for it");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_whose_answer_never_comes_is_retried_with_its_id_and_recorded_once() {
+    let s = Sim::with(sim_config(), Duration::from_millis(500)).await;
+    let b = s.plus();
+    let books = books(&b).await;
+    let contact = customer(&b, "Held").await;
+    let mut body = invoice(&contact, &books, "100000600", "10.00", "2.00");
+    body.idempotency_id = Some(idempotency_id("tenant|plus|sales_invoice|600|create|v1"));
+    s.faults(json!({"rate_hang_after_commit": 1.0, "hold_ms": 2000})).await;
+    let err = b.create_sales_invoice(&body).await.unwrap_err();
+    assert_eq!(err.class(), ErrorClass::Transient, "{err}");
+    s.faults(json!({})).await;
+    let retried = b.create_sales_invoice(&body).await.unwrap();
+    let stored = s.records(&s.plus, "sales_invoices").await;
+    assert_eq!(stored.len(), 1, "Sage saved it once; the retry replayed it");
+    assert_eq!(stored[0]["id"], retried.id.as_str());
+    assert_eq!(s.duplicates().await, json!([]));
 }

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use ledger_domain::SageBusinessId;
 use ledger_sage::{
-    AccessTokens, CallGate, CallKind, CallLog, GatePermit, GateRefusal, SageBusiness, SageClient, SageConfig, SageHttp,
-    TokenError,
+    AccessTokens, CallGate, CallKind, CallLog, CallObserver, CallRecord, GatePermit, GateRefusal, SageBusiness,
+    SageClient, SageConfig, SageHttp, TokenError,
 };
 use sage_sim::{RunningSim, SimConfig, spawn};
 use secrecy::{ExposeSecret, SecretString};
@@ -86,6 +86,7 @@ pub struct Sim {
     pub tokens: Arc<SimTokens>,
     pub gate: Arc<RecordingGate>,
     pub log: CallLog,
+    pub conformance: Arc<Conformance>,
     pub client: SageClient,
     pub plus: SageBusinessId,
     pub standard: SageBusinessId,
@@ -135,9 +136,10 @@ impl Sim {
         let mut config = SageConfig::new(format!("{base}/v3.1").parse().unwrap());
         config.timeout = timeout;
         let gate = Arc::new(RecordingGate::default());
-        let log = CallLog::new();
+        let conformance = Arc::new(Conformance::default());
+        let log = conformance.log.clone();
         let client = SageClient::new(SageHttp::new(&config).unwrap(), tokens.clone(), gate.clone())
-            .observed(Arc::new(log.clone()));
+            .observed(conformance.clone());
         Self {
             plus: by_tier("Plus"),
             standard: by_tier("Standard"),
@@ -148,6 +150,7 @@ impl Sim {
             tokens,
             gate,
             log,
+            conformance,
             client,
         }
     }
@@ -185,7 +188,49 @@ impl Sim {
         v["items"].as_array().cloned().unwrap_or_default()
     }
 
+    /// A test that sends a body Sage's schema refuses on purpose takes its violations here.
+    pub fn expect_nonconformant(&self) -> Vec<String> {
+        self.conformance.take()
+    }
+
     pub async fn duplicates(&self) -> Value {
         self.control(reqwest::Method::GET, "/duplicates", None).await
+    }
+}
+
+/// Records every call, and checks every request body the client sends against Sage's published schema
+/// (`sage_sim::conformance`); a test that sends an invalid body on purpose says so first.
+#[derive(Default)]
+pub struct Conformance {
+    pub log: CallLog,
+    violations: Mutex<Vec<String>>,
+}
+
+impl CallObserver for Conformance {
+    fn record(&self, call: CallRecord) {
+        if let Some(body) = &call.request_body {
+            let found = match sage_sim::conformance::check_request(&call.method, &call.path, body) {
+                Ok(violations) => violations.iter().map(|v| format!("{} {}: {v}", call.method, call.path)).collect(),
+                Err(e) => vec![format!("{} {}: {e}", call.method, call.path)],
+            };
+            self.violations.lock().unwrap().extend(found);
+        }
+        self.log.record(call);
+    }
+}
+
+impl Conformance {
+    /// The violations so far, leaving none.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.violations.lock().unwrap())
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let violations = self.conformance.take();
+        if !std::thread::panicking() {
+            assert!(violations.is_empty(), "request bodies outside Sage's schema: {violations:#?}");
+        }
     }
 }
