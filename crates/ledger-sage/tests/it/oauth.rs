@@ -86,6 +86,21 @@ async fn a_code_exchange_then_refresh_rotates_the_pair_and_the_old_refresh_token
     assert!(matches!(again, OAuthError::InvalidGrant(_)), "a code works once: {again:?}");
 }
 
+/// Axum handlers and worker tasks must be `Send`: the exchange and the refresh futures run on spawned
+/// tasks, borrowing their arguments, with no blocking-thread detour (this fails to compile otherwise).
+#[tokio::test]
+async fn exchange_and_refresh_run_on_spawned_tasks() {
+    let (_sim, client) = sim().await;
+    let (challenge, verifier) = PkceChallenge::generate();
+    let code = code_for(&client.authorize_url("s", &challenge)).await;
+    let c = client.clone();
+    let pair = tokio::spawn(async move { c.exchange_code(&code, &verifier).await }).await.unwrap().expect("exchange");
+    let c = client.clone();
+    let refresh = pair.refresh_token.clone();
+    let next = tokio::spawn(async move { c.refresh(&refresh).await }).await.unwrap().expect("refresh");
+    assert_ne!(next.refresh_token.expose_secret(), pair.refresh_token.expose_secret(), "Sage rotates");
+}
+
 #[tokio::test]
 async fn a_wrong_verifier_is_invalid_grant_and_a_wrong_secret_is_invalid_client() {
     let (sim, client) = sim().await;

@@ -172,7 +172,7 @@ impl SageConnect {
         }
         let code = params.code.as_deref().filter(|c| !c.is_empty()).ok_or(ConnectError::MissingCode)?;
         self.paired_tenant(tenant).await?;
-        let tokens = exchange(&self.oauth, code, &consumed.pkce_verifier).await.map_err(|e| match e {
+        let tokens = self.oauth.exchange_code(code, &consumed.pkce_verifier).await.map_err(|e| match e {
             OAuthError::InvalidGrant(m) | OAuthError::Denied(m) => ConnectError::CodeRejected(m),
             other => ConnectError::Sage(other.to_string()),
         })?;
@@ -311,14 +311,4 @@ fn random_token() -> SecretString {
     let mut raw = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut raw);
     SecretString::from(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw))
-}
-
-/// The code exchange on a blocking thread of its own: the `oauth2` request future is not `Send` for
-/// every lifetime (its HTTP closure borrows the client), and axum handlers must be.
-async fn exchange(oauth: &OAuthClient, code: &str, verifier: &SecretString) -> Result<TokenSet, OAuthError> {
-    let (oauth, code, verifier) = (oauth.clone(), code.to_owned(), verifier.clone());
-    let runtime = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || runtime.block_on(async move { oauth.exchange_code(&code, &verifier).await }))
-        .await
-        .unwrap_or_else(|e| Err(OAuthError::Transient(format!("the code exchange task failed: {e}"))))
 }
