@@ -14,6 +14,7 @@ pub mod sage;
 pub mod state;
 pub mod sync;
 mod text_enum;
+pub mod xref;
 
 pub use binding::{BindingStatus, Tier};
 pub use clock::{Clock, SharedClock, SystemClock};
@@ -27,6 +28,7 @@ pub use ids::{
 pub use processing::{
     ClaimedEvent, EventProcessor, ProviderDetail, ReceiveOnly, RunFailure, RunOutcome, RunResult, SageErrorDetail,
 };
-pub use state::{CallbackState, EventState};
+pub use state::{CallbackState, EventState, ParkReason};
 pub use sync::{CallbackErrorCode, SyncReport, SyncStatus};
 pub use text_enum::UnknownVariant;
+pub use xref::XrefKind;

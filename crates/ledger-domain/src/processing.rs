@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{Envelope, ErrorClass, EventName, SyncReport, TenantId};
+use crate::{Envelope, ErrorClass, EventName, ParkReason, SyncReport, TenantId};
 
 /// An event a worker holds under its lease, parsed back into domain types.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,6 +19,8 @@ pub struct ClaimedEvent {
     pub envelope: Envelope,
     /// 1 for the first run, counting every claim (a run whose worker died counts too).
     pub attempt: i32,
+    /// The fencing token of this claim: it names the attempt in the audit trail.
+    pub lease_token: i64,
 }
 
 /// How a run that did not fail ended.
@@ -88,11 +90,14 @@ pub struct RunFailure {
     pub message: String,
     pub detail: ProviderDetail,
     pub retry_after: Option<Duration>,
+    /// Set when the work cannot run for a reason outside the event (no Sage connection, a lapsed
+    /// subscription, a rate-limit pause): the event waits, pending, without spending an attempt.
+    pub park: Option<ParkReason>,
 }
 
 impl RunFailure {
     pub fn new(class: ErrorClass, message: impl Into<String>) -> Self {
-        Self { class, message: message.into(), detail: ProviderDetail::default(), retry_after: None }
+        Self { class, message: message.into(), detail: ProviderDetail::default(), retry_after: None, park: None }
     }
 
     /// A bug or an unexpected state on our side (a panic, a corrupt stored event).
@@ -117,6 +122,12 @@ impl RunFailure {
 
     pub fn with_retry_after(mut self, hint: Duration) -> Self {
         self.retry_after = Some(hint);
+        self
+    }
+
+    /// The work waits for `reason` to clear instead of failing.
+    pub fn parked(mut self, reason: ParkReason) -> Self {
+        self.park = Some(reason);
         self
     }
 }

@@ -21,11 +21,21 @@ pub enum EventState {
     Failed,
     /// Retries exhausted; waiting for an operator.
     DeadLettered,
+    /// Set aside by a person, with a reason; no callback is sent.
+    Discarded,
 }
 
 impl EventState {
-    pub const ALL: [EventState; 7] =
-        [Self::Pending, Self::Running, Self::Received, Self::Synced, Self::Skipped, Self::Failed, Self::DeadLettered];
+    pub const ALL: [EventState; 8] = [
+        Self::Pending,
+        Self::Running,
+        Self::Received,
+        Self::Synced,
+        Self::Skipped,
+        Self::Failed,
+        Self::DeadLettered,
+        Self::Discarded,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -36,6 +46,7 @@ impl EventState {
             Self::Skipped => "skipped",
             Self::Failed => "failed",
             Self::DeadLettered => "dead_lettered",
+            Self::Discarded => "discarded",
         }
     }
 
@@ -50,6 +61,46 @@ impl EventState {
 }
 
 text_enum!(EventState, "event state");
+
+/// Why a pending event waits without spending attempts. Each clears by itself: a connect or reconnect,
+/// a renewed subscription, a resumed tenant, the end of a rate-limit pause.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParkReason {
+    /// The tenant has no active Sage binding yet.
+    SageNotConnected,
+    /// Sage refused the refresh token: the merchant must reconnect.
+    ReconnectRequired,
+    /// Sage says the subscription lapsed (MSE).
+    Suspended,
+    /// An operator paused the tenant.
+    TenantPaused,
+    /// Sage asked us to slow down, or the app-wide budget is spent: waits, never an attempt.
+    RateLimited,
+}
+
+impl ParkReason {
+    pub const ALL: [ParkReason; 5] =
+        [Self::SageNotConnected, Self::ReconnectRequired, Self::Suspended, Self::TenantPaused, Self::RateLimited];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SageNotConnected => "sage_not_connected",
+            Self::ReconnectRequired => "reconnect_required",
+            Self::Suspended => "suspended",
+            Self::TenantPaused => "tenant_paused",
+            Self::RateLimited => "rate_limited",
+        }
+    }
+
+    /// Cleared by something the ledger sees happen (a connect, a resume), which wakes the work at once;
+    /// the others (a rate-limit pause) just wait out their delay.
+    pub fn woken_explicitly(self) -> bool {
+        !matches!(self, Self::RateLimited)
+    }
+}
+
+text_enum!(ParkReason, "park reason");
 
 /// Where one sync-state callback to Magento stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -4,7 +4,7 @@
 //! The simulator's own codes (`TooManyRequests`, `SubscriptionFeatureUnavailable`, …) are never matched.
 use std::time::Duration;
 
-use ledger_domain::{CallbackErrorCode, ErrorClass, RunFailure, SageErrorDetail};
+use ledger_domain::{CallbackErrorCode, ErrorClass, ParkReason, RunFailure, SageErrorDetail};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::TokenError;
@@ -180,6 +180,11 @@ impl From<&SageClientError> for RunFailure {
         if let Some(hint) = e.retry_after() {
             failure = failure.with_retry_after(hint);
         }
-        failure
+        // No token to be had is nothing the event did: it waits for the merchant to (re)connect.
+        match e {
+            SageClientError::Token(TokenError::ReconnectRequired(_)) => failure.parked(ParkReason::ReconnectRequired),
+            SageClientError::Token(TokenError::NotActive(_)) => failure.parked(ParkReason::SageNotConnected),
+            _ => failure,
+        }
     }
 }

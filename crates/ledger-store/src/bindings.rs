@@ -135,6 +135,22 @@ pub async fn sage(pool: &PgPool, tenant: TenantId) -> Result<Option<Binding>, St
     one(row)
 }
 
+/// Replaces the binding's sync policy (validated by the caller); false when the binding is not the tenant's.
+pub async fn set_policy(
+    pool: &PgPool,
+    tenant: TenantId,
+    id: Uuid,
+    policy: &serde_json::Value,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE bindings SET policy = $3, updated_at = now() WHERE id = $2 AND tenant_id = $1")
+        .bind(tenant.0)
+        .bind(id)
+        .bind(policy)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// One binding of the tenant by id (`None` for another tenant's binding).
 pub async fn get(pool: &PgPool, tenant: TenantId, id: Uuid) -> Result<Option<Binding>, StoreError> {
     let row = sqlx::query_as::<_, BindingRow>(concat!(

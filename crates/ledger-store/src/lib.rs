@@ -1,5 +1,6 @@
 //! Postgres persistence for the ledger: one module per aggregate, plus the keyring and migrations.
 //! Every function that touches tenant data takes the tenant id.
+pub mod audit;
 pub mod bindings;
 pub mod callbacks;
 pub mod credentials;
@@ -11,6 +12,7 @@ pub mod health;
 pub mod oauth_states;
 pub mod runs;
 pub mod tenants;
+pub mod xrefs;
 
 pub use crypto::Keyring;
 pub use error::StoreError;

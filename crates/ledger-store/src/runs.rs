@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use ledger_domain::{
-    CallbackErrorCode, ClaimedEvent, Envelope, EnvelopeError, ErrorClass, EventName, EventState, RunFailure,
-    RunOutcome, SyncReport, SyncStatus, TenantId,
+    CallbackErrorCode, ClaimedEvent, Envelope, EnvelopeError, ErrorClass, EventName, EventState, ParkReason,
+    RunFailure, RunOutcome, SyncReport, SyncStatus, TenantId,
 };
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
@@ -41,6 +41,7 @@ impl Claim {
             name: self.event_name,
             envelope: Envelope::parse(self.event_name, &body)?,
             attempt: self.attempt,
+            lease_token: self.lease_token,
         })
     }
 }
@@ -51,7 +52,7 @@ pub async fn claim(pool: &PgPool, event_id: Uuid, worker: &str, lease: Duration)
     let claimed = sqlx::query_as(
         "WITH claimed AS (
              UPDATE events e
-                SET state = 'running', attempt = attempt + 1, lease_token = lease_token + 1,
+                SET state = 'running', attempt = attempt + 1, lease_token = lease_token + 1, parked_reason = NULL,
                     lease_expires_at = now() + make_interval(secs => $3), leased_by = $2, updated_at = now()
               WHERE id = $1
                 AND ((state = 'pending' AND next_attempt_at <= now())
@@ -91,7 +92,7 @@ pub enum Outcome {
     Retry { failure: RunFailure, delay: Duration },
     /// Set aside until `delay` has passed, without spending an attempt (the provider's subscription
     /// lapsed: nothing the event did wrong, and the merchant's renewal may take days).
-    Park { failure: RunFailure, delay: Duration },
+    Park { reason: ParkReason, failure: RunFailure, delay: Duration },
     /// A terminal failure: `failed` (not retryable) or `dead_lettered` (attempts exhausted).
     Fail { state: EventState, failure: RunFailure },
 }
@@ -162,7 +163,14 @@ pub async fn finish(pool: &PgPool, event_id: Uuid, lease_token: i64, outcome: &O
         Outcome::Retry { delay, .. } | Outcome::Park { delay, .. } => Some((*delay, trigger(event_id, Some(*delay))?)),
         _ => None,
     };
-    let parked = matches!(outcome, Outcome::Park { .. });
+    let parked = match outcome {
+        Outcome::Park { reason, .. } => Some(*reason),
+        _ => None,
+    };
+    let report = match outcome {
+        Outcome::Done(RunOutcome::Synced(report)) => Some(report),
+        _ => None,
+    };
     let delay_secs = retry.as_ref().map(|(d, _)| d.as_secs_f64());
     let failure = outcome.failure();
     let http_status = failure.and_then(|f| f.detail.http_status).map(i32::from);
@@ -174,7 +182,8 @@ pub async fn finish(pool: &PgPool, event_id: Uuid, lease_token: i64, outcome: &O
     let finished: Option<Finished> = sqlx::query_as(
         "UPDATE events
             SET state = $3, lease_expires_at = NULL, leased_by = NULL, updated_at = now(),
-                attempt = CASE WHEN $10 THEN attempt - 1 ELSE attempt END,
+                attempt = CASE WHEN $10::text IS NOT NULL THEN attempt - 1 ELSE attempt END,
+                parked_reason = $10, sage_id = COALESCE($11, sage_id), sage_reference = COALESCE($12, sage_reference),
                 last_error_class = $4, last_error = $5, last_http_status = $6, last_error_detail = $7,
                 finished_at = CASE WHEN $3 IN ('pending', 'running') THEN NULL ELSE now() END,
                 next_attempt_at = CASE WHEN $8::float8 IS NULL THEN next_attempt_at ELSE now() + make_interval(secs => $8) END,
@@ -193,6 +202,8 @@ pub async fn finish(pool: &PgPool, event_id: Uuid, lease_token: i64, outcome: &O
     .bind(delay_secs)
     .bind(retry.as_ref().map(|(_, (_, id))| id.as_str()))
     .bind(parked)
+    .bind(report.and_then(|r| r.provider_entity_id.as_deref()))
+    .bind(report.and_then(|r| r.provider_reference.as_deref()))
     .fetch_optional(&mut *tx)
     .await?;
     let Some(finished) = finished else {
@@ -303,6 +314,28 @@ pub async fn reconcile(pool: &PgPool, limit: i64, heartbeat_stale: Duration) -> 
     )
     .bind(limit)
     .bind(heartbeat_stale.as_secs_f64())
+    .fetch_all(&mut *tx)
+    .await?;
+    repush(&mut tx, &ids).await?;
+    tx.commit().await?;
+    Ok(ids.len())
+}
+
+/// Wakes `tenant`'s work parked for one of `reasons` (its cause cleared: a connect, a resume): each
+/// such event is due now and gets a fresh trigger. Returns how many were woken.
+pub async fn wake_parked(pool: &PgPool, tenant: TenantId, reasons: &[ParkReason]) -> Result<usize, StoreError> {
+    let reasons: Vec<&str> = reasons.iter().map(|r| r.as_str()).collect();
+    let mut tx = pool.begin().await?;
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "UPDATE events SET next_attempt_at = now(), updated_at = now()
+          WHERE id IN (SELECT id FROM events
+                        WHERE tenant_id = $1 AND state = 'pending' AND parked_reason = ANY($2)
+                        ORDER BY received_at
+                        FOR UPDATE SKIP LOCKED)
+         RETURNING id",
+    )
+    .bind(tenant)
+    .bind(&reasons)
     .fetch_all(&mut *tx)
     .await?;
     repush(&mut tx, &ids).await?;

@@ -3,9 +3,10 @@
 //! waiting for a pick), the pick, and disconnect (refresh token revoked at Sage, tokens deleted).
 use std::sync::Arc;
 
-use ledger_domain::{BindingStatus, SageBusinessId, TenantId};
+use ledger_domain::{BindingStatus, ParkReason, SageBusinessId, TenantId};
 use ledger_sage::oauth::{OAuthClient, OAuthError, PkceChallenge, TokenSet};
 use ledger_store::bindings::{self, Binding, BusinessChoice};
+use ledger_store::runs;
 use ledger_store::oauth_states::{self, Consumed, NewState};
 use ledger_store::{Keyring, PgPool, StoreError, credentials, tenants};
 use secrecy::SecretString;
@@ -217,6 +218,9 @@ impl SageConnect {
         tx.commit().await.map_err(StoreError::from)?;
         tracing::info!(tenant_id = %tenant, binding_id = %binding.id, status = %binding.status,
             businesses = list.len(), "Sage authorised");
+        if binding.status == BindingStatus::Active {
+            self.wake_parked(tenant).await;
+        }
         Ok(Connected { binding, businesses: list })
     }
 
@@ -246,7 +250,19 @@ impl SageConnect {
         let mut conn = self.pool.acquire().await.map_err(StoreError::from)?;
         let bound = bindings::activate(&mut conn, tenant, binding.id, choice).await?;
         tracing::info!(tenant_id = %tenant, binding_id = %bound.id, business_id = %business, "Sage business chosen");
+        self.wake_parked(tenant).await;
         Ok(bound)
+    }
+
+    /// The binding is active again: work parked for want of it runs now. A failure here only delays that
+    /// work until its parked delay ends, so it is logged, not returned.
+    async fn wake_parked(&self, tenant: TenantId) {
+        let reasons = [ParkReason::SageNotConnected, ParkReason::ReconnectRequired, ParkReason::Suspended];
+        match runs::wake_parked(&self.pool, tenant, &reasons).await {
+            Ok(0) => {}
+            Ok(woken) => tracing::info!(tenant_id = %tenant, woken, "parked work resumes after the Sage connect"),
+            Err(e) => tracing::warn!(tenant_id = %tenant, error = %e, "could not wake the parked work"),
+        }
     }
 
     /// Revokes the refresh token at Sage, deletes the tokens and marks the binding `disconnected`.
