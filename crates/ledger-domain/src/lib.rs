@@ -8,7 +8,9 @@ pub mod envelope;
 pub mod error_class;
 pub mod ids;
 pub mod magento;
+pub mod mapping;
 pub mod money;
+pub mod policy;
 pub mod processing;
 pub mod sage;
 pub mod state;
@@ -25,6 +27,8 @@ pub use ids::{
     Currency, CurrencyError, IdempotencyKey, IdempotencyKeyError, MagentoEntityId, MagentoEntityIdError,
     SageBusinessId, SageBusinessIdError, TenantId,
 };
+pub use mapping::{MapError, SkipReason};
+pub use policy::{FieldError, SyncPolicy};
 pub use processing::{
     ClaimedEvent, EventProcessor, ProviderDetail, ReceiveOnly, RunFailure, RunOutcome, RunResult, SageErrorDetail,
 };

@@ -1,0 +1,1 @@
+//! Request bodies against Sage's published schema.
