@@ -14,8 +14,8 @@
 //! none starts another (one fixed length is simplest).
 use sha2::{Digest, Sha256};
 
-use super::MapError;
 use super::text::{opt_text, truncate};
+use super::{MapError, SkipReason};
 use crate::Currency;
 use crate::magento::{Address, AddressKind, Contact};
 use crate::policy::SyncPolicy;
@@ -88,6 +88,15 @@ pub fn b2c_reference(prefix: Option<&str>, currency: &Currency) -> String {
 /// when the policy enables it and the total is under its threshold (if any).
 pub fn uses_b2c(policy: &SyncPolicy, customer: &Contact, grand_total: Decimal) -> bool {
     customer.is_guest() && policy.b2c.enabled && policy.b2c.threshold.is_none_or(|t| grand_total < t)
+}
+
+/// Whether `customer.upserted` syncs: registered customers of a website in `website_ids` (guests have
+/// no customer record and arrive only inside documents).
+pub fn contact_scope(customer: &Contact, policy: &SyncPolicy) -> Result<(), SkipReason> {
+    match &policy.website_ids {
+        Some(ids) if !customer.is_guest() && !ids.contains(&customer.website_id) => Err(SkipReason::StoreNotSynced),
+        _ => Ok(()),
+    }
 }
 
 /// The display name of a customer: company, else first and last name, else e-mail.

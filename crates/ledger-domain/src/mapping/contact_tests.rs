@@ -83,3 +83,16 @@ fn contact_bodies_are_customers_with_limits_applied() {
     let b2c = b2c_contact("B2CEUR", &cur("EUR"), &gbp);
     assert_eq!((b2c.name.as_str(), b2c.currency_id.as_deref()), ("Web sales (EUR)", Some("EUR")));
 }
+
+#[test]
+fn customers_outside_the_synced_websites_are_skipped() {
+    let mut p = policy();
+    let c = customer(42, "GB");
+    assert_eq!(contact_scope(&c, &p), Ok(()));
+    p.website_ids = Some(vec![2]);
+    assert_eq!(contact_scope(&c, &p), Err(SkipReason::StoreNotSynced));
+    let mut guest = c.clone();
+    guest.magento_id = None;
+    guest.website_id = 0;
+    assert_eq!(contact_scope(&guest, &p), Ok(()), "guests come with their documents");
+}

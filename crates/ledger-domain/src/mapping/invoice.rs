@@ -15,7 +15,7 @@ use crate::sage::PostSalesInvoice;
 pub const MAX_REFERENCE: usize = 25;
 
 /// Whether the policy and the tier let this invoice sync at all, checked before any call: store
-/// views, `sync_since`, cancelled invoices, zero totals, foreign currency without multi-currency.
+/// views and websites, `sync_since`, cancelled invoices, zero totals, foreign currency without multi-currency.
 /// Payments and credit notes of a skipped invoice are skipped with the same reason.
 pub fn invoice_scope(
     inv: &Invoice,
@@ -23,7 +23,9 @@ pub fn invoice_scope(
     caps: Capabilities,
     base: &crate::Currency,
 ) -> Result<(), SkipReason> {
-    if policy.store_ids.as_ref().is_some_and(|ids| !ids.contains(&inv.store_id)) {
+    if policy.store_ids.as_ref().is_some_and(|ids| !ids.contains(&inv.store_id))
+        || policy.website_ids.as_ref().is_some_and(|ids| !ids.contains(&inv.website_id))
+    {
         return Err(SkipReason::StoreNotSynced);
     }
     if let (Some(since), Some(created)) = (policy.sync_since, inv.created_at)

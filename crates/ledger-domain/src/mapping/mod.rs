@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-pub use contact::{b2c_contact, b2c_reference, contact_reference, post_contact, put_contact, uses_b2c};
+pub use contact::{b2c_contact, b2c_reference, contact_reference, contact_scope, post_contact, put_contact, uses_b2c};
 pub use credit_note::{CreditSettlement, contact_allocation, credit_note_scope, credit_settlement, sales_credit_note};
 pub use fx::{Fx, document_fx};
 pub use invoice::{invoice_scope, sales_invoice};
@@ -28,7 +28,8 @@ pub use payment::{
     PaymentRoute, ReceiptParams, customer_receipt, customer_refund_payment, payment_route, receipt_amount, refund_route,
 };
 pub use product::{
-    ItemKind, item_kind, post_product, post_service, post_stock_item, stock_movement, stock_movement_delta,
+    ItemKind, item_kind, post_product, post_service, post_stock_item, product_scope, stock_movement,
+    stock_movement_delta,
 };
 pub use skip::{MapError, SkipReason};
 pub use tax::{TaxRates, tax_amount};

@@ -51,6 +51,17 @@ pub fn item_kind(product: &Product, caps: Capabilities, policy: &SyncPolicy) -> 
     Ok(kind)
 }
 
+/// Whether `product.upserted` syncs: a product in at least one of the policy's `website_ids` (one
+/// assigned to no website is kept: it can still be sold through an admin order).
+pub fn product_scope(product: &Product, policy: &SyncPolicy) -> Result<(), SkipReason> {
+    match &policy.website_ids {
+        Some(ids) if !product.website_ids.is_empty() && !product.website_ids.iter().any(|w| ids.contains(w)) => {
+            Err(SkipReason::StoreNotSynced)
+        }
+        _ => Ok(()),
+    }
+}
+
 fn ledgers<'a>(policy: &'a SyncPolicy, defaults: &'a BusinessDefaults) -> (Option<&'a String>, Option<&'a String>) {
     (
         policy.sales_ledger_account_id.as_ref().or(defaults.sales_ledger_account_id.as_ref()),

@@ -71,3 +71,16 @@ fn stock_movements_close_the_gap() {
     assert_eq!((m.quantity, m.cost_price, m.reference.as_deref()), (dec!(-3), dec!(11.5), Some("KETTLE-1")));
     assert!(m.details.chars().count() <= 50);
 }
+
+#[test]
+fn products_outside_the_synced_websites_are_skipped() {
+    let mut p = policy();
+    let mut prod = product("simple", false);
+    assert_eq!(product_scope(&prod, &p), Ok(()));
+    p.website_ids = Some(vec![2, 3]);
+    assert_eq!(product_scope(&prod, &p), Err(SkipReason::StoreNotSynced));
+    prod.website_ids = vec![1, 3];
+    assert_eq!(product_scope(&prod, &p), Ok(()));
+    prod.website_ids = vec![];
+    assert_eq!(product_scope(&prod, &p), Ok(()), "a product on no website can still be sold");
+}
