@@ -87,3 +87,25 @@ pub async fn list(pool: &PgPool, tenant: TenantId, binding_id: Uuid) -> Result<V
     .fetch_all(pool)
     .await?)
 }
+
+/// The cross-references of any of `kinds` for any of `keys` (the SKUs of a document's lines, say).
+pub async fn find_many(
+    pool: &PgPool,
+    tenant: TenantId,
+    binding_id: Uuid,
+    kinds: &[XrefKind],
+    keys: &[String],
+) -> Result<Vec<Xref>, StoreError> {
+    let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+    Ok(sqlx::query_as(
+        "SELECT kind, magento_key, currency, sage_id, sage_reference, detail, created_at, updated_at
+           FROM sage_xrefs
+          WHERE tenant_id = $1 AND binding_id = $2 AND kind = ANY($3) AND magento_key = ANY($4)",
+    )
+    .bind(tenant)
+    .bind(binding_id)
+    .bind(&kinds)
+    .bind(keys)
+    .fetch_all(pool)
+    .await?)
+}

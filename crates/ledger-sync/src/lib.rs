@@ -2,6 +2,7 @@
 //! callbacks and the per-tenant Magento clients. They combine the store (ledger-store) with the
 //! clients (ledger-magento), which themselves know no database.
 pub mod delivery;
+pub mod engine;
 pub mod pairing;
 pub mod sage;
 pub mod tenant_clients;

@@ -7,7 +7,10 @@ use anyhow::Context;
 use clap::Subcommand;
 use ledger_domain::TenantId;
 use ledger_sage::oauth::{OAuthClient, OAuthConfig};
+use ledger_sage::{SageConfig, SageHttp, Unlimited};
 use ledger_store::{Keyring, PgPool};
+use ledger_sync::MagentoClients;
+use ledger_sync::engine::SyncEngine;
 use ledger_sync::sage::connect::SageConnect;
 use ledger_sync::sage::{Custody, CustodyConfig};
 use secrecy::ExposeSecret;
@@ -78,6 +81,18 @@ pub fn custody_config(config: &Config) -> CustodyConfig {
 pub fn custody(config: &Config, pool: &PgPool, keyring: Arc<Keyring>) -> anyhow::Result<Arc<Custody>> {
     let oauth = oauth_client(config, sage_http()?)?;
     Ok(Custody::new(pool.clone(), keyring, oauth, custody_config(config)))
+}
+
+/// The sync engine the worker role runs: the store's clients, the Sage API over `sage.api_base` through
+/// the custody's tokens and the call gate.
+pub fn sync_engine(
+    config: &Config,
+    pool: &PgPool,
+    clients: MagentoClients,
+    custody: Arc<Custody>,
+) -> anyhow::Result<SyncEngine> {
+    let http = SageHttp::with_client(sage_http()?, &SageConfig::new(config.sage.api_base.clone()));
+    Ok(SyncEngine::new(pool.clone(), clients, http, custody, Arc::new(Unlimited)))
 }
 
 pub async fn run(config: &Config, db: &Database, cmd: SageCommand) -> anyhow::Result<()> {

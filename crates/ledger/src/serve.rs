@@ -5,7 +5,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::ValueEnum;
 use ledger_api::{ApiConfig, AppState, OperatorTokens, Outbound, Readiness};
-use ledger_worker::{ReceiveOnly, WorkerConfig};
+use ledger_worker::WorkerConfig;
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
@@ -92,7 +92,13 @@ async fn serve(config: &Config, database: &Database, role: Role) -> anyhow::Resu
     tracing::info!(addr = %listener.local_addr()?, public_url = %config.public_url(), ?role, "listening");
 
     let maintenance = tokio::spawn(ledger_worker::maintenance(database.pool.clone(), clock.clone(), shutdown.clone()));
-    let worker = runs_worker.then(|| {
+    let custody =
+        runs_worker.then(|| crate::sage::custody(config, &database.pool, database.keyring.clone())).transpose()?;
+    let engine = match &custody {
+        Some(custody) => Some(crate::sage::sync_engine(config, &database.pool, clients.clone(), custody.clone())?),
+        None => None,
+    };
+    let worker = engine.map(|engine| {
         let wc = WorkerConfig {
             concurrency: config.worker.concurrency,
             lease: Duration::from_secs(config.worker.lease_secs),
@@ -101,21 +107,12 @@ async fn serve(config: &Config, database: &Database, role: Role) -> anyhow::Resu
             ..WorkerConfig::new(worker_id.clone())
         };
         tracing::info!(worker_id = %wc.worker_id, concurrency = wc.concurrency, "worker pool starting");
-        tokio::spawn(ledger_worker::run(
-            database.pool.clone(),
-            wc,
-            Arc::new(ReceiveOnly),
-            clients.clone(),
-            shutdown.clone(),
-        ))
+        tokio::spawn(ledger_worker::run(database.pool.clone(), wc, Arc::new(engine), clients.clone(), shutdown.clone()))
     });
 
-    let idle_refresher = if runs_worker {
-        let custody = crate::sage::custody(config, &database.pool, database.keyring.clone())?;
-        Some(tokio::spawn(ledger_sync::sage::run_idle_refresher(custody, IDLE_REFRESH_EVERY, shutdown.clone())))
-    } else {
-        None
-    };
+    let idle_refresher = custody.map(|custody| {
+        tokio::spawn(ledger_sync::sage::run_idle_refresher(custody, IDLE_REFRESH_EVERY, shutdown.clone()))
+    });
 
     let stop = shutdown.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await });

@@ -9,8 +9,11 @@ use ledger_domain::{RetryPolicy, SharedClock, TenantId};
 use ledger_magento::{ApiKey, TenantKeys, mint_outbound};
 use ledger_magento::{GuardedHttp, OutboundPolicy, TokioResolver};
 use ledger_sage::oauth::{OAuthClient, OAuthConfig};
+use ledger_sage::{SageConfig, SageHttp, Unlimited};
 use ledger_store::{Keyring, tenants};
+use ledger_sync::engine::SyncEngine;
 use ledger_sync::sage::connect::SageConnect;
+use ledger_sync::sage::{Custody, CustodyConfig};
 use ledger_sync::{CallbackConfig, MagentoClients};
 use ledger_worker::{EventProcessor, ReceiveOnly, WorkerConfig};
 use secrecy::SecretString;
@@ -37,6 +40,8 @@ pub struct TestAppOptions {
     pub outbound_timeout: Duration,
     /// A sage-sim base URL: offer the Sage connect routes against it (its default client credentials).
     pub sage: Option<String>,
+    /// Run the real sync engine (against `sage`) instead of `processor`.
+    pub engine: bool,
 }
 
 impl Default for TestAppOptions {
@@ -61,6 +66,7 @@ impl Default for TestAppOptions {
             public_url: None,
             outbound_timeout: Duration::from_secs(5),
             sage: None,
+            engine: false,
         }
     }
 }
@@ -75,6 +81,8 @@ pub struct TestApp {
     pub keyring: Arc<Keyring>,
     pub state: AppState,
     pub http: reqwest::Client,
+    /// The sync engine the worker runs, when `TestAppOptions::engine` asked for it.
+    pub engine: Option<SyncEngine>,
     shutdown: CancellationToken,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -140,6 +148,17 @@ impl TestApp {
         if let Some(base) = &opts.sage {
             state = state.with_sage(Arc::new(sage_connect(&db.pool, keyring.clone(), base, &format!("http://{addr}"))));
         }
+        let engine = match (&opts.sage, opts.engine) {
+            (Some(base), true) => {
+                let (oauth, http) = sim_oauth(base, &format!("http://{addr}"));
+                let custody = Custody::new(db.pool.clone(), keyring.clone(), oauth, CustodyConfig::default());
+                let api = url::Url::parse(&format!("{base}/v3.1")).expect("sim api url");
+                let sage = SageHttp::with_client(http, &SageConfig::new(api));
+                Some(SyncEngine::new(db.pool.clone(), clients.clone(), sage, custody, Arc::new(Unlimited)))
+            }
+            (None, true) => panic!("the sync engine needs a sage-sim (TestAppOptions::sage)"),
+            (_, false) => None,
+        };
         let app = ledger_api::router(state.clone());
         let stop = shutdown.clone();
         let mut tasks = vec![tokio::spawn(async move {
@@ -155,7 +174,11 @@ impl TestApp {
                 callbacks: opts.callbacks,
                 ..WorkerConfig::new(worker_id)
             };
-            let (pool, stop, processor) = (db.pool.clone(), shutdown.clone(), opts.processor);
+            let processor = match &engine {
+                Some(engine) => Arc::new(engine.clone()) as Arc<dyn EventProcessor>,
+                None => opts.processor,
+            };
+            let (pool, stop) = (db.pool.clone(), shutdown.clone());
             tasks.push(tokio::spawn(async move {
                 if let Err(e) = ledger_worker::run(pool, config, processor, clients, stop).await {
                     tracing::error!(error = %e, "test worker stopped");
@@ -163,7 +186,7 @@ impl TestApp {
             }));
         }
         let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
-        Self { db, addr, base_url: format!("http://{addr}"), keyring, state, http, shutdown, tasks }
+        Self { db, addr, base_url: format!("http://{addr}"), keyring, state, http, engine, shutdown, tasks }
     }
 
     pub async fn create_tenant(&self, name: &str) -> TestTenant {
@@ -266,13 +289,19 @@ pub fn sage_connect(
     sim_base: &str,
     ledger_base: &str,
 ) -> SageConnect {
+    let (oauth, http) = sim_oauth(sim_base, ledger_base);
+    let api = url::Url::parse(&format!("{sim_base}/v3.1")).expect("sim url");
+    SageConnect::new(pool.clone(), keyring, oauth, api, http, format!("{ledger_base}/oauth/sage/callback"), true)
+}
+
+/// The OAuth client of sage-sim's default app, and the HTTP client under it.
+pub fn sim_oauth(sim_base: &str, ledger_base: &str) -> (OAuthClient, reqwest::Client) {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(20))
         .build()
         .expect("sage http client");
     let url = |path: &str| url::Url::parse(&format!("{sim_base}{path}")).expect("sim url");
-    let redirect = format!("{ledger_base}/oauth/sage/callback");
     let oauth = OAuthClient::new(
         OAuthConfig {
             authorize_url: url("/oauth2/auth/central"),
@@ -280,9 +309,9 @@ pub fn sage_connect(
             revoke_url: url("/revoke"),
             client_id: "sage-sim".into(),
             client_secret: SecretString::from("sage-sim-secret"),
-            redirect_uri: url::Url::parse(&redirect).expect("redirect url"),
+            redirect_uri: url::Url::parse(&format!("{ledger_base}/oauth/sage/callback")).expect("redirect url"),
         },
         http.clone(),
     );
-    SageConnect::new(pool.clone(), keyring, oauth, url("/v3.1"), http, redirect, true)
+    (oauth, http)
 }

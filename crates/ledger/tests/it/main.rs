@@ -17,6 +17,7 @@ mod processes;
 mod rejects;
 mod shapes;
 mod store_proxy;
+mod sync;
 mod tile;
 mod tokens;
 mod worker;

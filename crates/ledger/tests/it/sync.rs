@@ -1,0 +1,165 @@
+//! The sync engine end to end: the store's own events, drained from magento-sim's module outbox, run by
+//! the worker against sage-sim over HTTP; the chips in the store flip to synced with the Sage ids, and
+//! sage-sim holds exactly the records the mapping promised.
+use std::time::Duration;
+
+use ledger_domain::TenantId;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use test_support::{OPERATOR_TOKEN, TestApp, TestAppOptions, eventually};
+
+use crate::magento::{control, drain, fire, paired, sim};
+
+pub struct World {
+    pub app: TestApp,
+    pub sage: sage_sim::RunningSim,
+    pub store: magento_sim::RunningSim,
+    pub tenant: TenantId,
+    pub business: String,
+}
+
+impl World {
+    /// A paired store and a Sage binding to the business of `tier` (`Plus`, `Standard`, `Start`) with the
+    /// demo policy (every store payment method mapped), and the worker running the real engine.
+    pub async fn start(tier: &str) -> Self {
+        let sage = sage_sim::spawn(
+            sage_sim::SimConfig { auto_approve: true, ..Default::default() },
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+        let app = TestApp::spawn_with(TestAppOptions {
+            worker: true,
+            sage: Some(sage.base_url()),
+            engine: true,
+            ..TestAppOptions::default()
+        })
+        .await;
+        let store = sim().await;
+        let tenant: TenantId = paired(&app, &store).await.parse().unwrap();
+        let business = connect(&app, &sage, tenant, tier).await;
+        let world = Self { app, sage, store, tenant, business };
+        world.policy().await;
+        world
+    }
+
+    /// The demo policy, as `dev connect-sim` saves it.
+    pub async fn policy(&self) -> Value {
+        self.app.engine.as_ref().expect("the engine runs").save_demo_policy(self.tenant).await.expect("demo policy")
+    }
+
+    /// Replaces the binding's policy.
+    pub async fn set_policy(&self, policy: &Value) {
+        let binding = ledger_store::bindings::sage(&self.app.db.pool, self.tenant).await.unwrap().unwrap();
+        assert!(ledger_store::bindings::set_policy(&self.app.db.pool, self.tenant, binding.id, policy).await.unwrap());
+    }
+
+    pub async fn fire(&self, action: Value) -> Value {
+        fire(&self.app, &self.store, action).await
+    }
+
+    /// The module's cron run: every queued event posted to the ledger, each accepted.
+    pub async fn drain(&self) {
+        let posted = drain(&self.app, &self.store).await;
+        assert!(posted.iter().all(|d| d["status_code"] == 202), "{posted:?}");
+    }
+
+    /// The store's chips once none is pending any more.
+    pub async fn chips(&self, expected: usize) -> Vec<Value> {
+        let url = format!("{}/_sim/sync-state", self.store.base_url());
+        eventually("every chip leaves pending", Duration::from_secs(60), || async {
+            let rows = control(&self.app.http, Method::GET, url.clone(), None).await;
+            let rows = rows.as_array().cloned().unwrap_or_default();
+            let settled = rows.iter().filter(|r| r["sync_status"] != "pending").count();
+            (rows.len() >= expected && settled == rows.len()).then_some(rows)
+        })
+        .await
+    }
+
+    /// Each event's state and last error, for failure messages.
+    pub async fn events(&self) -> Vec<String> {
+        let rows = ledger_store::events::list_for_tenant(&self.app.db.pool, self.tenant, 100).await.unwrap();
+        rows.iter()
+            .map(|e| format!("{} {} {}: {:?}", e.event_name, e.magento_entity_id, e.state, e.last_error))
+            .collect()
+    }
+
+    pub async fn records(&self, kind: &str) -> Vec<Value> {
+        let url = format!("{}/_sim/records?business={}&type={kind}", self.sage.base_url(), self.business);
+        let body = control(&self.app.http, Method::GET, url, None).await;
+        body["items"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+pub fn chip<'a>(rows: &'a [Value], entity_type: &str, id: u64) -> &'a Value {
+    rows.iter()
+        .find(|r| r["entity_type"] == entity_type && r["magento_id"] == id)
+        .unwrap_or_else(|| panic!("no {entity_type} {id} chip in {rows:?}"))
+}
+
+/// Connects Sage through the simulator's auto-approving consent and binds the business of `tier`.
+async fn connect(app: &TestApp, sage: &sage_sim::RunningSim, tenant: TenantId, tier: &str) -> String {
+    let base = format!("{}/api/v1/tenants/{tenant}/sage", app.base_url);
+    let resp = app.http.post(format!("{base}/connect")).bearer_auth(OPERATOR_TOKEN).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let url = resp.json::<Value>().await.unwrap()["authorize_url"].as_str().unwrap().to_owned();
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let back = browser.get(&url).send().await.unwrap();
+    let callback = back.headers()["location"].to_str().unwrap().to_owned();
+    let landed = browser.get(&callback).send().await.unwrap();
+    assert!(landed.status().is_success(), "callback: {}", landed.status());
+    let state = control(&app.http, Method::GET, format!("{}/_sim/state", sage.base_url()), None).await;
+    let business = state["businesses"].as_array().unwrap().iter().find(|b| b["tier"] == tier).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let picked = app
+        .http
+        .put(format!("{base}/business"))
+        .bearer_auth(OPERATOR_TOKEN)
+        .json(&json!({ "business_id": business }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(picked.status(), StatusCode::OK, "{}", picked.text().await.unwrap());
+    business
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_events_become_sage_records_and_the_chips_carry_their_ids() {
+    let w = World::start("Plus").await;
+    let open = w.fire(json!({"action": "create_invoice", "paid": false})).await;
+    let paid = w.fire(json!({"action": "create_invoice", "paid": true})).await;
+    let customer = w.fire(json!({"action": "save_customer"})).await;
+    let product = w.fire(json!({"action": "save_product", "product_type": "virtual"})).await;
+    w.drain().await;
+    let rows = w.chips(4).await;
+
+    let invoices = w.records("sales_invoices").await;
+    assert_eq!(invoices.len(), 2, "one Sage invoice per Magento invoice: {invoices:#?} events {:#?}", w.events().await);
+    for inv in [&open, &paid] {
+        let id = inv["invoice_id"].as_u64().unwrap();
+        let c = chip(&rows, "invoice", id);
+        assert_eq!(c["sync_status"], "synced", "{c}");
+        let sage = invoices.iter().find(|i| i["id"] == c["provider_entity_id"]).expect("the chip names the invoice");
+        assert_eq!(sage["reference"], inv["increment_id"]);
+        assert_eq!(c["provider_reference"], sage["invoice_number"]);
+        assert_ne!(sage["status"]["id"], "DRAFT", "posted, never a draft");
+    }
+    let paid_sage = invoices.iter().find(|i| i["reference"] == paid["increment_id"]).unwrap();
+    assert_eq!(paid_sage["status"]["id"], "PAID", "{paid_sage:#?}");
+    let receipts = w.records("contact_payments").await;
+    assert_eq!(receipts.len(), 1, "one receipt, though both invoice.created and invoice.paid name it: {receipts:#?}");
+
+    let c = chip(&rows, "customer", customer["customer_id"].as_u64().unwrap());
+    assert_eq!(c["sync_status"], "synced", "{c}");
+    let contacts = w.records("contacts").await;
+    assert!(contacts.iter().any(|x| x["id"] == c["provider_entity_id"]), "{contacts:#?}");
+
+    let c = chip(&rows, "product", product["product_id"].as_u64().unwrap());
+    assert_eq!(c["sync_status"], "synced", "{c}");
+    assert_eq!(w.records("services").await.len(), 1, "a virtual product is a Sage service");
+
+    let duplicates = control(&w.app.http, Method::GET, format!("{}/_sim/duplicates", w.sage.base_url()), None).await;
+    assert_eq!(duplicates, json!([]), "nothing was created twice");
+}
