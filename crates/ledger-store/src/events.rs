@@ -83,10 +83,11 @@ pub async fn ingest(
         return Err(IngestError::TokenRejected);
     }
     let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+    let priority = fair_priority(&mut tx, event.tenant_id).await?;
     // Three rounds are enough: a round only repeats when a concurrent rerun replaced the row we found.
     for _ in 0..3 {
         let id = Uuid::new_v4();
-        let (task, task_id) = trigger(id, None)?;
+        let (task, task_id) = trigger(id, None, priority)?;
         if insert_event(&mut tx, id, &task_id, event, None).await? {
             push(&mut tx, task).await?;
             tx.commit().await?;
@@ -109,7 +110,7 @@ pub async fn ingest(
             .execute(&mut *tx)
             .await?;
         let id = Uuid::new_v4();
-        let (task, task_id) = trigger(id, None)?;
+        let (task, task_id) = trigger(id, None, priority)?;
         if insert_event(&mut tx, id, &task_id, event, Some(previous)).await? {
             push(&mut tx, task).await?;
             tx.commit().await?;
@@ -190,17 +191,49 @@ async fn insert_event(
 
 /// Builds the apalis trigger for `event_id` (arguments in the worker's codec, one attempt: retries
 /// are ours) and returns it with its task id, which the event row records.
-pub fn trigger(event_id: Uuid, delay: Option<Duration>) -> Result<(PgTask, String), StoreError> {
+/// `priority` is [`fair_priority`]'s: apalis fetches the highest first, then the oldest.
+pub fn trigger(event_id: Uuid, delay: Option<Duration>, priority: usize) -> Result<(PgTask, String), StoreError> {
     let args = <JsonCodec<Vec<u8>> as Codec<EventTask>>::encode(&JsonCodec::default(), &EventTask { event_id })
         .map_err(|e| StoreError::Queue(e.to_string()))?;
     let now_ms = u64::try_from(Utc::now().timestamp_millis()).unwrap_or_default();
     let task_id = TaskId::from(ulid::Ulid::from_parts(now_ms, rand::random::<u128>()));
     let id = task_id.to_string();
-    let mut builder = TaskBuilder::new(args).task_id(task_id).max_attempts(1);
+    let mut builder = TaskBuilder::new(args).task_id(task_id).max_attempts(1).priority(priority);
     if let Some(d) = delay {
         builder = builder.run_after(d);
     }
     Ok((builder.build(), id))
+}
+
+/// How much of a tenant's waiting work the scheduler looks at: a tenant with this many events waiting
+/// gets the lowest priority, one with none the highest.
+pub const FAIRNESS_WINDOW: i64 = 1000;
+
+/// The priority of a new trigger for `tenant`'s work: the fewer events the tenant has waiting, the
+/// higher. Apalis fetches by priority before age, so a tenant with a backlog of thousands cannot hold
+/// back another tenant's next event (it waits behind at most the other tenants' small queues), while
+/// each tenant's own events still run oldest first among equals.
+pub async fn fair_priority(conn: &mut PgConnection, tenant: TenantId) -> Result<usize, StoreError> {
+    let waiting: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT 1 FROM events WHERE tenant_id = $1 AND state IN ('pending', 'running') LIMIT $2) w",
+    )
+    .bind(tenant)
+    .bind(FAIRNESS_WINDOW)
+    .fetch_one(conn)
+    .await?;
+    Ok(usize::try_from(FAIRNESS_WINDOW - waiting).unwrap_or(0))
+}
+
+/// [`fair_priority`] for the tenant of `event_id`.
+pub async fn fair_priority_of(conn: &mut PgConnection, event_id: Uuid) -> Result<usize, StoreError> {
+    let tenant: Option<TenantId> = sqlx::query_scalar("SELECT tenant_id FROM events WHERE id = $1")
+        .bind(event_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match tenant {
+        Some(t) => fair_priority(conn, t).await,
+        None => Ok(0),
+    }
 }
 
 /// Pushes triggers on the caller's connection or transaction.

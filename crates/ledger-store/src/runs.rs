@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::StoreError;
 use crate::callbacks::{self, CallbackEntity};
-use crate::events::{push, push_many, trigger};
+use crate::events::{fair_priority_of, push, push_many, trigger};
 
 /// The index that lets one run per entity be `running` at a time.
 const ONE_RUNNING_PER_ENTITY: &str = "events_one_running_per_entity";
@@ -160,7 +160,10 @@ struct Finished {
 pub async fn finish(pool: &PgPool, event_id: Uuid, lease_token: i64, outcome: &Outcome) -> Result<bool, StoreError> {
     let mut tx = pool.begin().await?;
     let retry = match outcome {
-        Outcome::Retry { delay, .. } | Outcome::Park { delay, .. } => Some((*delay, trigger(event_id, Some(*delay))?)),
+        Outcome::Retry { delay, .. } | Outcome::Park { delay, .. } => {
+            let priority = fair_priority_of(&mut tx, event_id).await?;
+            Some((*delay, trigger(event_id, Some(*delay), priority)?))
+        }
         _ => None,
     };
     let parked = match outcome {
@@ -269,7 +272,8 @@ async fn trigger_waiting_siblings(
 async fn repush(conn: &mut PgConnection, ids: &[Uuid]) -> Result<(), StoreError> {
     let mut tasks = Vec::with_capacity(ids.len());
     for id in ids {
-        let (task, task_id) = trigger(*id, None)?;
+        let priority = fair_priority_of(conn, *id).await?;
+        let (task, task_id) = trigger(*id, None, priority)?;
         sqlx::query("UPDATE events SET task_id = $2, task_pushed_at = now() WHERE id = $1")
             .bind(id)
             .bind(task_id)

@@ -60,7 +60,11 @@ impl SyncEngine {
             .next()
             .ok_or(DemoPolicyError::NoBankAccount)?;
         let sage_methods = sage.payment_methods().await?;
-        let query = LedgerAccountQuery { visible_in: Some("sales".into()), ..LedgerAccountQuery::default() };
+        let query = LedgerAccountQuery {
+            visible_in: Some("sales".into()),
+            attributes: Some("nominal_code".into()),
+            ..LedgerAccountQuery::default()
+        };
         let sales = sage.ledger_accounts(&query).await?;
         let mut policy = demo_policy(&methods, &sage_methods, &bank.id);
         // Sales on the first sales account; destination VAT (EU consumers) on other income when the

@@ -49,7 +49,11 @@ impl RefCache {
 
 async fn read(sage: &SageBusiness) -> Result<RefData, RunFailure> {
     let rates = sage
-        .tax_rates(&TaxRateQuery { usage: Some("sales".into()), ..TaxRateQuery::default() })
+        .tax_rates(&TaxRateQuery {
+            usage: Some("sales".into()),
+            attributes: Some("percentage".into()),
+            ..TaxRateQuery::default()
+        })
         .await
         .map_err(sage_failure)?;
     let tax_rates = rates.into_iter().filter_map(|r| r.percentage.map(|p| (r.id, p))).collect();

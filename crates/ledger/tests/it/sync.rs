@@ -22,36 +22,54 @@ impl World {
     /// A paired store and a Sage binding to the business of `tier` (`Plus`, `Standard`, `Start`) with the
     /// demo policy (every store payment method mapped), and the worker running the real engine.
     pub async fn start(tier: &str) -> Self {
+        Self::start_with(tier, TestAppOptions::default()).await
+    }
+
+    pub async fn start_with(tier: &str, opts: TestAppOptions) -> Self {
+        let mut world = Self::unconnected(opts).await;
+        world.connect(tier).await;
+        world
+    }
+
+    /// A paired store with no Sage connection yet; `opts` as given, with the engine's worker.
+    pub async fn unconnected(opts: TestAppOptions) -> Self {
         let sage = sage_sim::spawn(
             sage_sim::SimConfig { auto_approve: true, ..Default::default() },
             "127.0.0.1:0".parse().unwrap(),
         )
         .await
         .unwrap();
-        let app = TestApp::spawn_with(TestAppOptions {
-            worker: true,
-            sage: Some(sage.base_url()),
-            engine: true,
-            ..TestAppOptions::default()
-        })
-        .await;
+        let app =
+            TestApp::spawn_with(TestAppOptions { worker: true, sage: Some(sage.base_url()), engine: true, ..opts })
+                .await;
         let store = sim().await;
         let tenant: TenantId = paired(&app, &store).await.parse().unwrap();
-        let business = connect(&app, &sage, tenant, tier).await;
-        let world = Self { app, sage, store, tenant, business };
-        world.policy().await;
-        world
+        Self { app, sage, store, tenant, business: String::new() }
+    }
+
+    /// Connects (or reconnects) Sage to the business of `tier` and saves the demo policy.
+    pub async fn connect(&mut self, tier: &str) {
+        self.business = connect(&self.app, &self.sage, self.tenant, tier).await;
+        self.policy().await;
+    }
+
+    /// A control call to sage-sim.
+    pub async fn sage_control(&self, method: Method, path: &str, body: Option<Value>) -> Value {
+        control(&self.app.http, method, format!("{}/_sim{path}", self.sage.base_url()), body).await
+    }
+
+    /// The tenant's events as (name, state, parked_reason, attempt).
+    pub async fn states(&self) -> Vec<(String, String, Option<String>, i32)> {
+        sqlx::query_as("SELECT event_name, state, parked_reason, attempt FROM events WHERE tenant_id = $1 ORDER BY received_at")
+            .bind(self.tenant)
+            .fetch_all(&self.app.db.pool)
+            .await
+            .unwrap()
     }
 
     /// The demo policy, as `dev connect-sim` saves it.
     pub async fn policy(&self) -> Value {
         self.app.engine.as_ref().expect("the engine runs").save_demo_policy(self.tenant).await.expect("demo policy")
-    }
-
-    /// Replaces the binding's policy.
-    pub async fn set_policy(&self, policy: &Value) {
-        let binding = ledger_store::bindings::sage(&self.app.db.pool, self.tenant).await.unwrap().unwrap();
-        assert!(ledger_store::bindings::set_policy(&self.app.db.pool, self.tenant, binding.id, policy).await.unwrap());
     }
 
     pub async fn fire(&self, action: Value) -> Value {

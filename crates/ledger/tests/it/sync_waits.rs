@@ -1,0 +1,150 @@
+//! The sync engine when things are not ready or go wrong: work parks without a Sage connection and
+//! resumes by itself after connect; a lost refresh token parks it until a reconnect; a lapsed
+//! subscription parks it; tiers skip what they cannot hold; an answer lost after Sage committed a
+//! create does not duplicate it.
+use std::time::Duration;
+
+use ledger_domain::RetryPolicy;
+use reqwest::Method;
+use serde_json::json;
+use test_support::{TestAppOptions, eventually};
+
+use crate::sync::{World, chip};
+
+/// Retries quick enough for a test: a transient failure is tried again within a second.
+fn quick() -> TestAppOptions {
+    TestAppOptions {
+        retry: RetryPolicy { base: Duration::from_millis(300), cap: Duration::from_secs(2), ..RetryPolicy::events() },
+        ..TestAppOptions::default()
+    }
+}
+
+async fn wait_for_state(w: &World, what: &str, check: impl Fn(&[(String, String, Option<String>, i32)]) -> bool) {
+    eventually(what, Duration::from_secs(60), || async {
+        let states = w.states().await;
+        check(&states).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn work_waits_for_a_sage_connection_and_runs_when_it_is_made() {
+    let mut w = World::unconnected(quick()).await;
+    let inv = w.fire(json!({"action": "create_invoice", "paid": false})).await;
+    w.drain().await;
+    wait_for_state(&w, "parked for want of a connection", |s| {
+        s.len() == 1 && s[0].1 == "pending" && s[0].2.as_deref() == Some("sage_not_connected")
+    })
+    .await;
+    let states = w.states().await;
+    assert_eq!(states[0].3, 0, "parking spends no attempt: {states:?}");
+
+    w.connect("Plus").await;
+    let rows = w.chips(1).await;
+    let c = chip(&rows, "invoice", inv["invoice_id"].as_u64().unwrap());
+    assert_eq!(c["sync_status"], "synced", "{c}");
+    assert_eq!(w.records("sales_invoices").await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_refresh_token_parks_work_until_the_merchant_reconnects() {
+    let mut w = World::unconnected(quick()).await;
+    w.connect("Plus").await;
+    w.sage_control(Method::POST, "/auth", Some(json!({"action": "stale_refresh"}))).await;
+    w.sage_control(Method::POST, "/auth", Some(json!({"action": "expire_tokens"}))).await;
+    let inv = w.fire(json!({"action": "create_invoice", "paid": false})).await;
+    w.drain().await;
+    wait_for_state(&w, "parked until a reconnect", |s| {
+        s.len() == 1 && s[0].1 == "pending" && s[0].2.as_deref() == Some("reconnect_required")
+    })
+    .await;
+    let binding = ledger_store::bindings::sage(&w.app.db.pool, w.tenant).await.unwrap().unwrap();
+    assert_eq!(binding.status.as_str(), "reconnect_required");
+    assert_eq!(w.states().await[0].3, 0, "no attempt spent");
+
+    w.connect("Plus").await;
+    let rows = w.chips(1).await;
+    assert_eq!(chip(&rows, "invoice", inv["invoice_id"].as_u64().unwrap())["sync_status"], "synced");
+    let dead: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE state = 'dead_lettered'")
+        .fetch_one(&w.app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(dead, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lapsed_subscription_parks_work_without_spending_attempts() {
+    let mut w = World::unconnected(quick()).await;
+    w.connect("Plus").await;
+    let business = w.business.clone();
+    w.sage_control(Method::POST, "/auth", Some(json!({"action": "mse", "business": business}))).await;
+    w.fire(json!({"action": "create_invoice", "paid": false})).await;
+    w.drain().await;
+    wait_for_state(&w, "parked as suspended", |s| {
+        s.len() == 1 && s[0].1 == "pending" && s[0].2.as_deref() == Some("suspended")
+    })
+    .await;
+    assert_eq!(w.states().await[0].3, 0);
+    assert!(w.records("sales_invoices").await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tiers_skip_what_their_subscription_cannot_hold() {
+    let w = World::start("Start").await;
+    let product = w.fire(json!({"action": "save_product", "product_type": "simple"})).await;
+    let inv = w.fire(json!({"action": "create_invoice", "paid": true})).await;
+    w.drain().await;
+    let refund = w.fire(json!({"action": "refund", "invoice_id": inv["invoice_id"]})).await;
+    w.drain().await;
+    let rows = w.chips(3).await;
+    let c = chip(&rows, "product", product["product_id"].as_u64().unwrap());
+    assert_eq!((c["sync_status"].as_str(), c["skip_reason"].as_str()), (Some("skipped"), Some("tier_without_products")));
+    let c = chip(&rows, "creditmemo", refund["creditmemo_id"].as_u64().unwrap());
+    assert_eq!((c["sync_status"].as_str(), c["skip_reason"].as_str()), (Some("skipped"), Some("tier_without_refunds")));
+    let c = chip(&rows, "invoice", inv["invoice_id"].as_u64().unwrap());
+    assert_eq!(c["sync_status"], "synced", "{c} {:#?}", w.events().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_becomes_a_credit_note_settled_against_its_invoice() {
+    let w = World::start("Plus").await;
+    let inv = w.fire(json!({"action": "create_invoice", "paid": true})).await;
+    w.drain().await;
+    w.chips(1).await;
+    let refund = w.fire(json!({"action": "refund", "invoice_id": inv["invoice_id"]})).await;
+    w.drain().await;
+    let rows = w.chips(2).await;
+    let c = chip(&rows, "creditmemo", refund["creditmemo_id"].as_u64().unwrap());
+    assert_eq!(c["sync_status"], "synced", "{c}");
+    let notes = w.records("sales_credit_notes").await;
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0]["id"], c["provider_entity_id"]);
+    let invoice = &w.records("sales_invoices").await[0];
+    assert_eq!(notes[0]["contact"]["id"], invoice["contact"]["id"], "the original invoice's contact");
+    // The invoice was paid, so the credit is paid back: one receipt and one refund.
+    let payments = w.records("contact_payments").await;
+    let kinds: Vec<&str> = payments.iter().filter_map(|p| p["transaction_type"]["id"].as_str()).collect();
+    assert!(kinds.contains(&"CUSTOMER_REFUND"), "{payments:#?}");
+    assert_eq!(notes[0]["outstanding_amount"].as_str().map(|s| s.parse::<f64>().unwrap()), Some(0.0), "{notes:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_lost_after_sage_committed_does_not_duplicate_the_invoice() {
+    let w = World::start_with("Plus", quick()).await;
+    let business = w.business.clone();
+    w.sage_control(
+        Method::PUT,
+        "/faults",
+        Some(json!({"business": business, "rate_hang_after_commit": 1.0, "hold_ms": 300})),
+    )
+    .await;
+    let inv = w.fire(json!({"action": "create_invoice", "paid": false})).await;
+    w.drain().await;
+    wait_for_state(&w, "a failed first attempt", |s| s.len() == 1 && s[0].3 >= 1 && s[0].1 == "pending").await;
+    w.sage_control(Method::PUT, "/faults", Some(json!({}))).await;
+    let rows = w.chips(1).await;
+    let c = chip(&rows, "invoice", inv["invoice_id"].as_u64().unwrap());
+    assert_eq!(c["sync_status"], "synced", "{c}");
+    assert_eq!(w.records("sales_invoices").await.len(), 1, "the retry got the committed invoice back");
+    assert_eq!(w.sage_control(Method::GET, "/duplicates", None).await, json!([]));
+}
