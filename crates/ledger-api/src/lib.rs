@@ -5,6 +5,7 @@ pub mod ingest;
 pub mod keys;
 pub mod magento;
 pub mod operator;
+pub mod policy;
 pub mod problem;
 pub mod router;
 pub mod sage;

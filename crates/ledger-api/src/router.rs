@@ -12,7 +12,7 @@ use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::{ApiError, AppState, health, ingest, sage, stores, tile};
+use crate::{ApiError, AppState, health, ingest, policy, sage, stores, tile};
 
 pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
@@ -30,7 +30,7 @@ pub fn router(state: AppState) -> Router {
     // would cut it off after the store took the new key.
     let pairing = Router::new().route("/api/v1/stores/pair", post(stores::pair)).route_layer(deadline(PAIR_DEADLINE));
     // The Sage callback exchanges the code and reads the businesses (several calls to Sage).
-    let sage = sage::routes().route_layer(deadline(PAIR_DEADLINE));
+    let sage = sage::routes().merge(policy::routes()).route_layer(deadline(PAIR_DEADLINE));
     short
         .merge(pairing)
         .merge(sage)

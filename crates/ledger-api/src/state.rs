@@ -5,6 +5,7 @@ use std::time::Duration;
 use ledger_domain::{SharedClock, TenantId};
 use ledger_store::{Keyring, PgPool};
 use ledger_sync::MagentoClients;
+use ledger_sync::engine::SyncEngine;
 use ledger_sync::sage::connect::SageConnect;
 
 use crate::keys::{KeyCache, KeyCacheSettings};
@@ -74,6 +75,8 @@ pub struct AppState {
     pub outbound: Outbound,
     /// The Sage connect service; `None` in processes that do not offer the connect routes.
     pub sage: Option<Arc<SageConnect>>,
+    /// The sync engine, for the policy routes; `None` where they are not offered.
+    pub engine: Option<Arc<SyncEngine>>,
     /// Derived tenant keys; cheap to cache and safe to serve stale: the ingest transaction re-checks the
     /// key version and the binding status, so a revoked or re-keyed tenant is refused whatever it says.
     pub keys: Arc<KeyCache>,
@@ -97,6 +100,7 @@ impl AppState {
             readiness: Arc::new(readiness),
             outbound,
             sage: None,
+            engine: None,
             keys,
         }
     }
@@ -104,6 +108,12 @@ impl AppState {
     /// Offers the Sage connect routes through `sage`.
     pub fn with_sage(mut self, sage: Arc<SageConnect>) -> Self {
         self.sage = Some(sage);
+        self
+    }
+
+    /// Offers the sync-policy routes through `engine`.
+    pub fn with_engine(mut self, engine: Arc<SyncEngine>) -> Self {
+        self.engine = Some(engine);
         self
     }
 

@@ -97,6 +97,10 @@ pub async fn run(mut config: Config, db: &Database, cmd: DevCommand) -> anyhow::
         connect.pick(tenant, &id).await.map_err(|e| anyhow::anyhow!("{e} ({})", e.code()))?
     };
     let business_id = binding.business_id.as_ref().map(SageBusinessId::as_str).unwrap_or_default();
+    // A policy that syncs everything the simulated store sends, as the demo needs.
+    let custody = sage::custody(&config, &db.pool, db.keyring.clone())?;
+    let engine = sage::sync_engine(&config, &db.pool, clients, custody)?;
+    engine.save_demo_policy(tenant).await.context("saving the demo sync policy")?;
     if json {
         println!("{}", json!({ "tenant_id": tenant, "binding_id": binding.id, "business_id": business_id }));
     } else {

@@ -81,7 +81,9 @@ async fn serve(config: &Config, database: &Database, role: Role) -> anyhow::Resu
         outbound,
     );
     let sage = crate::sage::connect_service(config, &database.pool, database.keyring.clone())?;
-    let state = state.with_sage(Arc::new(sage));
+    let custody = crate::sage::custody(config, &database.pool, database.keyring.clone())?;
+    let engine = Arc::new(crate::sage::sync_engine(config, &database.pool, clients.clone(), custody.clone())?);
+    let state = state.with_sage(Arc::new(sage)).with_engine(engine.clone());
     let app = match role {
         Role::Worker => ledger_api::router::health_router(state),
         Role::All | Role::Api => ledger_api::router(state),
@@ -92,13 +94,7 @@ async fn serve(config: &Config, database: &Database, role: Role) -> anyhow::Resu
     tracing::info!(addr = %listener.local_addr()?, public_url = %config.public_url(), ?role, "listening");
 
     let maintenance = tokio::spawn(ledger_worker::maintenance(database.pool.clone(), clock.clone(), shutdown.clone()));
-    let custody =
-        runs_worker.then(|| crate::sage::custody(config, &database.pool, database.keyring.clone())).transpose()?;
-    let engine = match &custody {
-        Some(custody) => Some(crate::sage::sync_engine(config, &database.pool, clients.clone(), custody.clone())?),
-        None => None,
-    };
-    let worker = engine.map(|engine| {
+    let worker = runs_worker.then(|| {
         let wc = WorkerConfig {
             concurrency: config.worker.concurrency,
             lease: Duration::from_secs(config.worker.lease_secs),
@@ -107,11 +103,11 @@ async fn serve(config: &Config, database: &Database, role: Role) -> anyhow::Resu
             ..WorkerConfig::new(worker_id.clone())
         };
         tracing::info!(worker_id = %wc.worker_id, concurrency = wc.concurrency, "worker pool starting");
-        tokio::spawn(ledger_worker::run(database.pool.clone(), wc, Arc::new(engine), clients.clone(), shutdown.clone()))
+        tokio::spawn(ledger_worker::run(database.pool.clone(), wc, engine.clone(), clients.clone(), shutdown.clone()))
     });
 
-    let idle_refresher = custody.map(|custody| {
-        tokio::spawn(ledger_sync::sage::run_idle_refresher(custody, IDLE_REFRESH_EVERY, shutdown.clone()))
+    let idle_refresher = runs_worker.then(|| {
+        tokio::spawn(ledger_sync::sage::run_idle_refresher(custody.clone(), IDLE_REFRESH_EVERY, shutdown.clone()))
     });
 
     let stop = shutdown.clone();

@@ -159,6 +159,9 @@ impl TestApp {
             (None, true) => panic!("the sync engine needs a sage-sim (TestAppOptions::sage)"),
             (_, false) => None,
         };
+        if let Some(engine) = &engine {
+            state = state.with_engine(Arc::new(engine.clone()));
+        }
         let app = ledger_api::router(state.clone());
         let stop = shutdown.clone();
         let mut tasks = vec![tokio::spawn(async move {

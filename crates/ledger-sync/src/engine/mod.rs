@@ -8,6 +8,7 @@ mod credit_notes;
 mod demo;
 mod failure;
 mod invoices;
+mod policy;
 mod refdata;
 mod run;
 
@@ -25,6 +26,7 @@ use refdata::RefCache;
 use run::Run;
 
 pub use demo::DemoPolicyError;
+pub use policy::PolicyError;
 
 /// What the engine needs from the rest of the process; cheap to clone pieces, built once at start-up.
 #[derive(Clone)]

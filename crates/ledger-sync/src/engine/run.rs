@@ -72,7 +72,7 @@ impl<'e> Run<'e> {
 
     /// The business's base currency (read at connect); GBP when Sage did not say.
     pub fn base_currency(&self) -> Currency {
-        self.binding.base_currency.clone().unwrap_or_else(|| Currency::parse("GBP").expect("a valid code"))
+        self.binding.base_currency.unwrap_or_else(|| Currency::parse("GBP").expect("a valid code"))
     }
 
     /// What the binding's subscription tier allows (Standard when Sage did not say).

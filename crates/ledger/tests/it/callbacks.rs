@@ -44,7 +44,7 @@ async fn terminal_outcomes_flip_the_chips_even_with_the_ledger_clock_ahead() {
     let product = fire(&app, &sim, json!({"action": "save_product"})).await["product_id"].as_u64().unwrap();
     assert!(drain(&app, &sim).await.iter().all(|d| d["status_code"] == 202));
 
-    let rows = eventually("three chips flipped", Duration::from_secs(20), || async {
+    let rows = eventually("three chips flipped", Duration::from_secs(60), || async {
         let rows = mirror(&app, &sim).await;
         let done = rows.iter().filter(|r| r["sync_status"] != "pending").count();
         (done == 3).then_some(rows)
@@ -81,7 +81,7 @@ async fn received_events_send_no_callback() {
     paired(&app, &sim).await;
     fire(&app, &sim, json!({"action": "save_customer"})).await;
     drain(&app, &sim).await;
-    eventually("the event is processed", Duration::from_secs(20), || async {
+    eventually("the event is processed", Duration::from_secs(60), || async {
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE state = 'received'")
             .fetch_one(&app.db.pool)
             .await
@@ -107,7 +107,7 @@ async fn callbacks_wait_out_a_store_outage_and_arrive_in_order() {
 
     let invoice = fire(&app, &sim, json!({"action": "create_invoice"})).await["invoice_id"].as_u64().unwrap();
     drain(&app, &sim).await;
-    eventually("the first callback is failing against the down store", Duration::from_secs(20), || async {
+    eventually("the first callback is failing against the down store", Duration::from_secs(60), || async {
         let attempts: Option<i32> = sqlx::query_scalar("SELECT attempt FROM callbacks ORDER BY id LIMIT 1")
             .fetch_optional(&app.db.pool)
             .await
@@ -117,7 +117,7 @@ async fn callbacks_wait_out_a_store_outage_and_arrive_in_order() {
     .await;
     fire(&app, &sim, json!({"action": "pay_invoice", "invoice_id": invoice})).await;
     drain(&app, &sim).await;
-    eventually("the second callback is queued", Duration::from_secs(20), || async {
+    eventually("the second callback is queued", Duration::from_secs(60), || async {
         (app.count("callbacks").await == 2).then_some(())
     })
     .await;
@@ -166,7 +166,7 @@ async fn a_401_from_magento_marks_the_connection_token_revoked() {
         test_support::TestTenant { id: tenant_id, api_key: ledger_magento::ApiKey::from_secret(secret.api_key) };
     let resp = app.post_event(&tenant, "customer.upserted", "customer.upserted:3", &test_support::envelope(3)).await;
     assert_eq!(resp.status(), 202);
-    eventually("the connection is marked token_revoked", Duration::from_secs(20), || async {
+    eventually("the connection is marked token_revoked", Duration::from_secs(60), || async {
         let status: String = sqlx::query_scalar("SELECT magento_connection_status FROM tenants WHERE id = $1")
             .bind(tenant_id.0)
             .fetch_one(&app.db.pool)
@@ -193,7 +193,7 @@ async fn a_callback_that_keeps_failing_is_dead_lettered_after_its_last_attempt()
         .await;
     fire(&app, &sim, json!({"action": "save_customer"})).await;
     drain(&app, &sim).await;
-    let (attempt, error): (i32, Option<String>) = eventually("dead-lettered", Duration::from_secs(20), || async {
+    let (attempt, error): (i32, Option<String>) = eventually("dead-lettered", Duration::from_secs(60), || async {
         sqlx::query_as::<_, (String, i32, Option<String>)>("SELECT state, attempt, last_error FROM callbacks")
             .fetch_optional(&app.db.pool)
             .await

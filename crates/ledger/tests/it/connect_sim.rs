@@ -72,6 +72,11 @@ async fn connect_sim_pairs_connects_and_binds_the_business_asked_for() {
     assert_eq!(printed["binding_id"], binding.id.to_string());
     assert_eq!((binding.status, binding.tier), (BindingStatus::Active, Some(Tier::Plus)));
     assert!(ledger_store::credentials::load(&db.pool, &keyring, binding.id).await.unwrap().is_some(), "tokens stored");
+    let policy = ledger_domain::SyncPolicy::parse(&binding.policy).expect("a valid demo policy");
+    for code in ["checkmo", "banktransfer", "stripe_payments", "paypal_express", "purchaseorder"] {
+        assert!(policy.payment_method_map.contains_key(code), "{code} is mapped: {:?}", binding.policy);
+    }
+    assert!(policy.bank_account_id.is_some() && policy.destination_vat_ledger_account_id.is_some());
     let state: Value = http_client().get(format!("{magento}/_sim/state")).send().await.unwrap().json().await.unwrap();
     assert_eq!(state["tenant_id"], tenant.to_string(), "the store is paired with the tenant");
 

@@ -52,14 +52,14 @@ async fn a_hung_store_does_not_hold_up_other_stores_callbacks() {
     hung.set(Mode::Hang);
     fire(&app, &hung_sim, json!({"action": "save_customer"})).await;
     drain(&app, &hung_sim).await;
-    eventually("the hung store holds a callback", Duration::from_secs(20), || async {
+    eventually("the hung store holds a callback", Duration::from_secs(60), || async {
         (hung.held() >= 1).then_some(())
     })
     .await;
 
     fire(&app, &healthy_sim, json!({"action": "save_product"})).await;
     drain(&app, &healthy_sim).await;
-    eventually("the healthy store's callback is delivered", Duration::from_secs(20), || async {
+    eventually("the healthy store's callback is delivered", Duration::from_secs(60), || async {
         let rows = callbacks_of(&app, &healthy_tenant).await;
         rows.first().filter(|(state, ..)| state == "delivered").map(|_| ())
     })
@@ -82,7 +82,7 @@ async fn a_403_or_404_from_the_store_ends_the_callback_at_once() {
         proxy.set(Mode::Status(status));
         fire(&app, &sim, json!({"action": "save_customer"})).await;
         drain(&app, &sim).await;
-        let (attempt, error) = eventually("dead-lettered", Duration::from_secs(20), || async {
+        let (attempt, error) = eventually("dead-lettered", Duration::from_secs(60), || async {
             let rows = callbacks_of(&app, &tenant).await;
             rows.into_iter().find(|(state, ..)| state == "dead_lettered").map(|(_, attempt, error)| (attempt, error))
         })
@@ -101,7 +101,7 @@ async fn callbacks_of_a_revoked_binding_are_cancelled() {
         .await;
     fire(&app, &sim, json!({"action": "save_customer"})).await;
     drain(&app, &sim).await;
-    eventually("the callback is failing against the down store", Duration::from_secs(20), || async {
+    eventually("the callback is failing against the down store", Duration::from_secs(60), || async {
         callbacks_of(&app, &tenant).await.first().filter(|(_, attempt, _)| *attempt >= 1).map(|_| ())
     })
     .await;

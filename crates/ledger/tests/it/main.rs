@@ -14,6 +14,7 @@ mod leases;
 mod logs;
 mod magento;
 mod pairing;
+mod policy;
 mod processes;
 mod rejects;
 mod shapes;

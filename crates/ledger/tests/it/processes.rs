@@ -105,10 +105,16 @@ async fn a_worker_killed_mid_run_hands_the_event_to_another_process_once() {
 
     let port_b = free_port();
     let _b = spawn_ledger(&db, &key, port_b, &[], "ledger-crash-b.log");
-    eventually("process B finishes the event", Duration::from_secs(60), || async {
-        let state: String =
-            sqlx::query_scalar("SELECT state FROM events WHERE id = $1").bind(id).fetch_one(&db.pool).await.unwrap();
-        (state == "received").then_some(())
+    // The tenant has no Sage connection, so B's run ends parked for want of one (no attempt spent).
+    eventually("process B runs the event to its outcome", Duration::from_secs(60), || async {
+        let parked: Option<String> =
+            sqlx::query_scalar("SELECT parked_reason FROM events WHERE id = $1 AND state = 'pending'")
+                .bind(id)
+                .fetch_optional(&db.pool)
+                .await
+                .unwrap()
+                .flatten();
+        (parked.as_deref() == Some("sage_not_connected")).then_some(())
     })
     .await;
     let rows: Vec<(String, Option<String>, i32)> =
@@ -121,10 +127,10 @@ async fn a_worker_killed_mid_run_hands_the_event_to_another_process_once() {
     assert_eq!(rows[0].0, holder);
     assert_eq!(rows[0].1, None, "A never finished");
     assert_ne!(rows[1].0, holder, "another process ran it");
-    assert_eq!((rows[1].1.as_deref(), rows[1].2), (Some("received"), 2));
+    assert_eq!((rows[1].1.as_deref(), rows[1].2), (Some("pending"), 2), "B's run ended (parked)");
     let attempt: i32 =
         sqlx::query_scalar("SELECT attempt FROM events WHERE id = $1").bind(id).fetch_one(&db.pool).await.unwrap();
-    assert_eq!(attempt, 2);
+    assert_eq!(attempt, 1, "A's claim counts; B's parked run gives its attempt back");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -152,8 +158,9 @@ async fn api_and_worker_roles_split_across_processes() {
     let resp = post_invoice(&http, api_port, &tenant).await;
     assert_eq!(resp.status(), 202);
     eventually("the worker process runs the event", Duration::from_secs(30), || async {
-        let state: String = sqlx::query_scalar("SELECT state FROM events").fetch_one(&db.pool).await.unwrap();
-        (state == "received").then_some(())
+        let parked: Option<String> =
+            sqlx::query_scalar("SELECT parked_reason FROM events").fetch_one(&db.pool).await.unwrap();
+        (parked.as_deref() == Some("sage_not_connected")).then_some(())
     })
     .await;
 }

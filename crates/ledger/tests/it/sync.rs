@@ -60,11 +60,13 @@ impl World {
 
     /// The tenant's events as (name, state, parked_reason, attempt).
     pub async fn states(&self) -> Vec<(String, String, Option<String>, i32)> {
-        sqlx::query_as("SELECT event_name, state, parked_reason, attempt FROM events WHERE tenant_id = $1 ORDER BY received_at")
-            .bind(self.tenant)
-            .fetch_all(&self.app.db.pool)
-            .await
-            .unwrap()
+        sqlx::query_as(
+            "SELECT event_name, state, parked_reason, attempt FROM events WHERE tenant_id = $1 ORDER BY received_at",
+        )
+        .bind(self.tenant)
+        .fetch_all(&self.app.db.pool)
+        .await
+        .unwrap()
     }
 
     /// The demo policy, as `dev connect-sim` saves it.

@@ -98,7 +98,10 @@ async fn tiers_skip_what_their_subscription_cannot_hold() {
     w.drain().await;
     let rows = w.chips(3).await;
     let c = chip(&rows, "product", product["product_id"].as_u64().unwrap());
-    assert_eq!((c["sync_status"].as_str(), c["skip_reason"].as_str()), (Some("skipped"), Some("tier_without_products")));
+    assert_eq!(
+        (c["sync_status"].as_str(), c["skip_reason"].as_str()),
+        (Some("skipped"), Some("tier_without_products"))
+    );
     let c = chip(&rows, "creditmemo", refund["creditmemo_id"].as_u64().unwrap());
     assert_eq!((c["sync_status"].as_str(), c["skip_reason"].as_str()), (Some("skipped"), Some("tier_without_refunds")));
     let c = chip(&rows, "invoice", inv["invoice_id"].as_u64().unwrap());

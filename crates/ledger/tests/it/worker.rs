@@ -27,7 +27,7 @@ async fn accepted_events_are_run_to_received() {
             202
         );
     }
-    eventually("all five received", Duration::from_secs(20), || async {
+    eventually("all five received", Duration::from_secs(60), || async {
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE state = 'received'")
             .fetch_one(&app.db.pool)
             .await
