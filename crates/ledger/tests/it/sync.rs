@@ -183,3 +183,39 @@ async fn store_events_become_sage_records_and_the_chips_carry_their_ids() {
     let duplicates = control(&w.app.http, Method::GET, format!("{}/_sim/duplicates", w.sage.base_url()), None).await;
     assert_eq!(duplicates, json!([]), "nothing was created twice");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn euro_and_dollar_invoices_carry_their_currency_and_rate() {
+    let w = World::start("Plus").await;
+    let eur = w.fire(json!({"action": "create_invoice", "guest": true, "market": "eu", "paid": true})).await;
+    let usd = w.fire(json!({"action": "create_invoice", "guest": true, "market": "world", "paid": false})).await;
+    w.drain().await;
+    let rows = w.chips(2).await;
+    let invoices = w.records("sales_invoices").await;
+    let contacts = w.records("contacts").await;
+    for (inv, currency) in [(&eur, "EUR"), (&usd, "USD")] {
+        let c = chip(&rows, "invoice", inv["invoice_id"].as_u64().unwrap());
+        assert_eq!(c["sync_status"], "synced", "{c} {:#?}", w.events().await);
+        let sage = invoices.iter().find(|i| i["id"] == c["provider_entity_id"]).unwrap();
+        assert_eq!(sage["currency"]["id"], currency, "{sage:#?}");
+        assert!(!sage["exchange_rate"].is_null(), "a foreign document carries its rate: {sage:#?}");
+        let contact = contacts.iter().find(|x| x["id"] == sage["contact"]["id"]).unwrap();
+        assert_eq!(contact["currency"]["id"], currency, "one contact per currency: {contact:#?}");
+    }
+    assert_eq!(w.records("contact_payments").await.len(), 1, "the paid euro invoice has its receipt");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tier_without_multi_currency_skips_foreign_invoices() {
+    let w = World::start("Standard").await;
+    let eur = w.fire(json!({"action": "create_invoice", "guest": true, "market": "eu", "paid": false})).await;
+    let gbp = w.fire(json!({"action": "create_invoice", "guest": true, "market": "uk", "paid": false})).await;
+    w.drain().await;
+    let rows = w.chips(2).await;
+    let c = chip(&rows, "invoice", eur["invoice_id"].as_u64().unwrap());
+    assert_eq!(
+        (c["sync_status"].as_str(), c["skip_reason"].as_str()),
+        (Some("skipped"), Some("tier_without_multi_currency"))
+    );
+    assert_eq!(chip(&rows, "invoice", gbp["invoice_id"].as_u64().unwrap())["sync_status"], "synced");
+}
