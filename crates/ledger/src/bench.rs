@@ -19,6 +19,8 @@ use crate::database::Database;
 pub enum BenchCommand {
     /// Post signed webhooks to a running ledger.
     Ingest(IngestArgs),
+    /// Run the whole pipeline against in-process simulators and measure it (docs/BENCHMARKS.md).
+    Sync(crate::bench_sync::SyncArgs),
 }
 
 #[derive(Debug, Args)]
@@ -48,6 +50,7 @@ pub struct IngestArgs {
 pub async fn run(config: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Ingest(args) => ingest(config, args).await,
+        BenchCommand::Sync(args) => crate::bench_sync::run(config, args).await,
     }
 }
 

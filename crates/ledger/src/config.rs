@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 const DEFAULTS: &str = include_str!("../../../config/default.toml");
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub server: Server,
@@ -27,14 +27,14 @@ pub struct Config {
     pub admin: Admin,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Server {
     pub bind: SocketAddr,
     pub public_url: Option<url::Url>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Database {
     pub url: Option<SecretString>,
@@ -44,7 +44,7 @@ pub struct Database {
     pub migrate_on_start: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Worker {
     pub concurrency: usize,
@@ -53,7 +53,7 @@ pub struct Worker {
     pub heartbeat_interval_ms: u64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ingest {
     pub idempotency_window_days: u64,
@@ -70,27 +70,27 @@ pub enum LogFormat {
     Json,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Log {
     pub format: LogFormat,
     pub level: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Outbound {
     pub allow_http: bool,
     pub allow_cidrs: Vec<IpNet>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Dev {
     pub simulators: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Sage {
     pub authorize_url: url::Url,
@@ -105,7 +105,7 @@ pub struct Sage {
     pub refresh_ahead_secs: u64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Crypto {
     pub active_key: Option<String>,
@@ -113,7 +113,7 @@ pub struct Crypto {
     pub keys: BTreeMap<String, SecretString>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Admin {
     pub tokens: Vec<SecretString>,

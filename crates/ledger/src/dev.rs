@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Subcommand, ValueEnum};
-use ledger_domain::{SageBusinessId, Tier};
+use ledger_domain::{SageBusinessId, TenantId, Tier};
 use ledger_store::bindings::BusinessChoice;
 use ledger_sync::sage::connect::CallbackParams;
 use serde_json::{Value, json};
@@ -51,6 +51,15 @@ impl From<BusinessTier> for Tier {
     }
 }
 
+/// What `connect-sim` made.
+pub struct SimConnection {
+    pub tenant: TenantId,
+    pub binding_id: uuid::Uuid,
+    pub business_id: String,
+    pub business_name: Option<String>,
+    pub tier: Tier,
+}
+
 pub async fn run(mut config: Config, db: &Database, cmd: DevCommand) -> anyhow::Result<()> {
     let DevCommand::ConnectSim { sage_url, magento_url, business, json } = cmd;
     allowed(&config, &[&sage_url, &magento_url]).await?;
@@ -60,6 +69,28 @@ pub async fn run(mut config: Config, db: &Database, cmd: DevCommand) -> anyhow::
         config.outbound.allow_http = true;
         config.outbound.allow_cidrs.push("127.0.0.0/8".parse().context("loopback range")?);
     }
+    let done = connect_sim(&config, db, &magento_url, business.into()).await?;
+    if json {
+        println!(
+            "{}",
+            json!({ "tenant_id": done.tenant, "binding_id": done.binding_id, "business_id": done.business_id })
+        );
+    } else {
+        println!(
+            "tenant_id:   {}\nbinding_id:  {}\nbusiness_id: {} ({}, {})",
+            done.tenant,
+            done.binding_id,
+            done.business_id,
+            done.business_name.as_deref().unwrap_or("?"),
+            done.tier
+        );
+    }
+    Ok(())
+}
+
+/// Pairs magento-sim's store at `magento_url` and connects the sage-sim that `config`'s `sage.*`
+/// endpoints point at, binding its business of tier `wanted`, with the demo policy saved.
+pub async fn connect_sim(config: &Config, db: &Database, magento_url: &Url, wanted: Tier) -> anyhow::Result<SimConnection> {
     let http = sage::sage_http()?;
 
     // Magento: the admin's "Generate pairing code", then the ledger pairs (re-pairing a known store).
@@ -72,7 +103,7 @@ pub async fn run(mut config: Config, db: &Database, cmd: DevCommand) -> anyhow::
         .json()
         .await?;
     let code = code["pairing_code"].as_str().context("magento-sim answered no pairing_code")?;
-    let clients = outbound::clients(&config, &db.pool, db.keyring.clone())?;
+    let clients = outbound::clients(config, &db.pool, db.keyring.clone())?;
     let input = ledger_sync::pairing::PairInput {
         ledger_base_url: config.public_url(),
         allow_http: config.outbound.allow_http,
@@ -85,11 +116,10 @@ pub async fn run(mut config: Config, db: &Database, cmd: DevCommand) -> anyhow::
     let tenant = paired.tenant_id;
 
     // Sage: authorize (consent given), exchange, bind the business asked for.
-    let connect = sage::connect_service(&config, &db.pool, db.keyring.clone())?;
+    let connect = sage::connect_service(config, &db.pool, db.keyring.clone())?;
     let authorize = connect.start(tenant).await.map_err(|e| anyhow::anyhow!("{e} ({})", e.code()))?;
     let params = authorize_at_sim(&http, &authorize).await?;
     let done = connect.complete(&params).await.map_err(|e| anyhow::anyhow!("{e} ({})", e.code()))?;
-    let wanted = Tier::from(business);
     let binding = if done.binding.tier == Some(wanted) && !done.needs_business_choice() {
         done.binding
     } else {
@@ -98,20 +128,16 @@ pub async fn run(mut config: Config, db: &Database, cmd: DevCommand) -> anyhow::
     };
     let business_id = binding.business_id.as_ref().map(SageBusinessId::as_str).unwrap_or_default();
     // A policy that syncs everything the simulated store sends, as the demo needs.
-    let custody = sage::custody(&config, &db.pool, db.keyring.clone())?;
-    let engine = sage::sync_engine(&config, &db.pool, clients, custody)?;
+    let custody = sage::custody(config, &db.pool, db.keyring.clone())?;
+    let engine = sage::sync_engine(config, &db.pool, clients, custody)?;
     engine.save_demo_policy(tenant).await.context("saving the demo sync policy")?;
-    if json {
-        println!("{}", json!({ "tenant_id": tenant, "binding_id": binding.id, "business_id": business_id }));
-    } else {
-        println!(
-            "tenant_id:   {tenant}\nbinding_id:  {}\nbusiness_id: {business_id} ({}, {})",
-            binding.id,
-            binding.business_name.as_deref().unwrap_or("?"),
-            wanted
-        );
-    }
-    Ok(())
+    Ok(SimConnection {
+        tenant,
+        binding_id: binding.id,
+        business_id: business_id.to_owned(),
+        business_name: binding.business_name.clone(),
+        tier: wanted,
+    })
 }
 
 fn pick(offered: &[BusinessChoice], wanted: Tier) -> anyhow::Result<SageBusinessId> {

@@ -40,19 +40,26 @@ impl DevSimulators {
         let sage = sage_sim::spawn(sage_sim::SimConfig { auto_approve: true, ..Default::default() }, loopback).await?;
         let magento = magento_sim::spawn(magento_sim::SimConfig::default(), loopback).await?;
         let base = sage.base_url();
-        config.sage.authorize_url = format!("{base}/oauth2/auth/central").parse()?;
-        config.sage.token_url = format!("{base}/token").parse()?;
-        config.sage.revoke_url = format!("{base}/revoke").parse()?;
-        if config.sage.client_id.is_empty() {
-            let sim = sage_sim::SimConfig::default();
-            config.sage.client_id = sim.client_id;
-            config.sage.client_secret = sim.client_secret.into();
-        }
-        config.sage.api_base = format!("{base}/v3.1").parse()?;
-        config.outbound.allow_http = true;
-        config.outbound.allow_cidrs.push("127.0.0.0/8".parse()?);
+        use_simulators(config, &base)?;
         tracing::warn!(sage_sim = %base, magento_sim = %magento.base_url(),
             "dev.simulators is on: Sage and the demo store are simulated, and loopback http is allowed");
         Ok(Self { _sage: sage, _magento: magento })
     }
+}
+
+/// Points every `sage.*` endpoint at the sage-sim at `sage_base` (its default client credentials unless
+/// some are configured) and lets the ledger reach loopback simulators over http.
+pub fn use_simulators(config: &mut Config, sage_base: &str) -> anyhow::Result<()> {
+    config.sage.authorize_url = format!("{sage_base}/oauth2/auth/central").parse()?;
+    config.sage.token_url = format!("{sage_base}/token").parse()?;
+    config.sage.revoke_url = format!("{sage_base}/revoke").parse()?;
+    if config.sage.client_id.is_empty() {
+        let sim = sage_sim::SimConfig::default();
+        config.sage.client_id = sim.client_id;
+        config.sage.client_secret = sim.client_secret.into();
+    }
+    config.sage.api_base = format!("{sage_base}/v3.1").parse()?;
+    config.outbound.allow_http = true;
+    config.outbound.allow_cidrs.push("127.0.0.0/8".parse()?);
+    Ok(())
 }

@@ -54,7 +54,16 @@ pub async fn run(mut config: Config, role: Role) -> anyhow::Result<()> {
 async fn serve(config: &Config, database: &Database, role: Role) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     tokio::spawn(signal_on(shutdown.clone()));
+    serve_until(config, database, role, shutdown).await
+}
 
+/// Serves `role` until `shutdown` is cancelled (a signal, or a command that runs the service in-process).
+pub async fn serve_until(
+    config: &Config,
+    database: &Database,
+    role: Role,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let worker_id = format!("{}-{}-{:04x}", hostname(), std::process::id(), rand::random::<u16>());
     let runs_worker = matches!(role, Role::All | Role::Worker);
     let readiness = Readiness {
