@@ -62,10 +62,25 @@ fn adjustment(description: &str, amount: Decimal) -> PlainLine {
 
 /// The `postSalesCreditNotes` body of `memo` for `ctx.contact_id` (the original invoice's contact, or
 /// the customer's for an order-level refund). Magento's adjustments become untaxed lines: a refund
-/// adjustment positive, an adjustment fee negative. Call [`credit_note_scope`] first.
+/// adjustment positive, an adjustment fee negative. Call [`credit_note_scope`] first. VAT follows the
+/// memo's customer addresses; prefer [`sales_credit_note_of`] when the original invoice is at hand.
 pub fn sales_credit_note(memo: &CreditMemo, ctx: &DocContext<'_>) -> Result<PostSalesCreditNote, MapError> {
+    sales_credit_note_of(memo, None, ctx)
+}
+
+/// [`sales_credit_note`] with the original invoice, whose destination decides VAT (a refund is taxed
+/// where the sale was), falling back to the memo's customer addresses.
+pub fn sales_credit_note_of(
+    memo: &CreditMemo,
+    original: Option<&Invoice>,
+    ctx: &DocContext<'_>,
+) -> Result<PostSalesCreditNote, MapError> {
     let fx = document_fx(&memo.currency, &ctx.base_currency, memo.base_to_order_rate, ctx.policy, ctx.caps)?;
-    let dest = Destination::of(tax_country(None, None, &memo.customer.addresses), ctx.policy);
+    let country = match original {
+        Some(inv) => tax_country(inv.shipping_address.as_ref(), inv.billing_address.as_ref(), &memo.customer.addresses),
+        None => tax_country(None, None, &memo.customer.addresses),
+    };
+    let dest = Destination::of(country, ctx.policy);
     let mut extra = Vec::new();
     if !memo.adjustment_positive.is_zero() {
         extra.push(adjustment("Adjustment refund", memo.adjustment_positive.abs()));

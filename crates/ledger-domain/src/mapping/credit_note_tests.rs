@@ -73,3 +73,16 @@ fn allocations_balance_invoice_against_credit_note() {
     assert_eq!(amounts, [("si1", dec!(12.5)), ("cn1", dec!(-12.5))]);
     assert_eq!(a.allocated_artefacts.iter().map(|x| x.amount).sum::<rust_decimal::Decimal>(), dec!(0));
 }
+
+#[test]
+fn a_refund_is_taxed_where_the_sale_was() {
+    let w = World::new();
+    let inv = invoice(vec![line("MUG", dec!(1), dec!(10), dec!(0), dec!(0.19))], dec!(0), dec!(0), "DE", "GBP");
+    let mut m = memo(vec![line("MUG", dec!(1), dec!(10), dec!(0), dec!(0.19))], dec!(0), dec!(0), dec!(0), dec!(0));
+    m.customer.addresses.clear();
+    // Without addresses the memo alone looks domestic, and 19 % is no UK rate.
+    assert_eq!(sales_credit_note(&m, &w.ctx(Tier::Plus)).unwrap_err().code(), "tax_rate_not_mapped");
+    let body = sales_credit_note_of(&m, Some(&inv), &w.ctx(Tier::Plus)).unwrap();
+    assert_eq!(body.credit_note_lines.len(), 2, "zero-rated line and destination VAT");
+    assert_eq!(body.credit_note_lines[1].description, "Destination VAT DE");
+}

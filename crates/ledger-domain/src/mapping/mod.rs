@@ -20,7 +20,9 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 pub use contact::{b2c_contact, b2c_reference, contact_reference, contact_scope, post_contact, put_contact, uses_b2c};
-pub use credit_note::{CreditSettlement, contact_allocation, credit_note_scope, credit_settlement, sales_credit_note};
+pub use credit_note::{
+    CreditSettlement, contact_allocation, credit_note_scope, credit_settlement, sales_credit_note, sales_credit_note_of,
+};
 pub use fx::{Fx, document_fx};
 pub use invoice::{invoice_scope, sales_invoice};
 pub use keys::{OperationKind, operation_key};

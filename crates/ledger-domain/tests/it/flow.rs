@@ -194,7 +194,7 @@ impl<'a> Flow<'a> {
             Some((_, c, _)) => c.clone(),
             None => self.contact(&memo.customer, &memo.currency, memo.grand_total).await,
         };
-        let body = mapping::sales_credit_note(&memo, &self.ctx(&contact)).unwrap();
+        let body = mapping::sales_credit_note_of(&memo, inv, &self.ctx(&contact)).unwrap();
         let created = self.create("/sales_credit_notes", &body).await;
         assert_eq!(decimal(&created["total_amount"]), memo.grand_total, "{what}: Sage total ≠ Magento grand total");
         let note = created["id"].as_str().unwrap().to_owned();
