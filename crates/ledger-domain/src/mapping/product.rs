@@ -34,6 +34,16 @@ impl ItemKind {
     }
 }
 
+impl From<ItemKind> for crate::xref::XrefKind {
+    fn from(kind: ItemKind) -> Self {
+        match kind {
+            ItemKind::Product => Self::Product,
+            ItemKind::Service => Self::Service,
+            ItemKind::StockItem => Self::StockItem,
+        }
+    }
+}
+
 /// Virtual and downloadable → service; simple and configurable → product, or a stock item for a
 /// managed-stock simple when `sync_stock` is on and the tier has stock (else a plain product: the
 /// item still syncs, its stock does not); bundle, grouped and unknown types are skipped; Start has

@@ -84,3 +84,12 @@ fn products_outside_the_synced_websites_are_skipped() {
     prod.website_ids = vec![];
     assert_eq!(product_scope(&prod, &p), Ok(()), "a product on no website can still be sold");
 }
+
+#[test]
+fn each_kind_has_its_xref_kind() {
+    use crate::xref::XrefKind;
+    assert_eq!(XrefKind::from(ItemKind::Product), XrefKind::Product);
+    assert_eq!(XrefKind::from(ItemKind::Service), XrefKind::Service);
+    assert_eq!(XrefKind::from(ItemKind::StockItem), XrefKind::StockItem);
+    assert_eq!(ItemKind::StockItem.as_str(), XrefKind::StockItem.as_str());
+}
