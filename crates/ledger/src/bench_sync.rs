@@ -88,7 +88,9 @@ async fn measure(
     bench.wait_ready(port).await?;
     if args.sage_latency_ms > 0 {
         let ms = args.sage_latency_ms;
-        bench.control(reqwest::Method::PUT, &format!("{}/_sim/faults", sage.base_url()), json!({"latency_ms": [ms, ms]})).await?;
+        bench
+            .control(reqwest::Method::PUT, &format!("{}/_sim/faults", sage.base_url()), json!({"latency_ms": [ms, ms]}))
+            .await?;
     }
     let main = bench.store(config, Tier::Plus).await?;
 
@@ -179,7 +181,8 @@ impl Bench<'_> {
 
     /// The module's cron run; returns the ids of the events the ledger accepted.
     async fn drain(&self, store: &Store) -> anyhow::Result<Vec<Uuid>> {
-        let report = self.control(reqwest::Method::POST, &format!("{}/_sim/drain", store.sim.base_url()), json!({})).await?;
+        let report =
+            self.control(reqwest::Method::POST, &format!("{}/_sim/drain", store.sim.base_url()), json!({})).await?;
         let mut keys = Vec::new();
         for sent in report["sent"].as_array().map(Vec::as_slice).unwrap_or_default() {
             if sent["status_code"] != 202 && sent["status_code"] != 200 {
@@ -187,11 +190,13 @@ impl Bench<'_> {
             }
             keys.push(sent["idempotency_key"].as_str().unwrap_or_default().to_owned());
         }
-        Ok(sqlx::query_scalar("SELECT id FROM events WHERE tenant_id = $1 AND idempotency_key = ANY($2) AND dedup_key IS NOT NULL")
-            .bind(store.tenant)
-            .bind(&keys)
-            .fetch_all(&self.db.pool)
-            .await?)
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM events WHERE tenant_id = $1 AND idempotency_key = ANY($2) AND dedup_key IS NOT NULL",
+        )
+        .bind(store.tenant)
+        .bind(&keys)
+        .fetch_all(&self.db.pool)
+        .await?)
     }
 
     /// `n` unpaid GBP invoices of the store's known customers, then one drain.
@@ -300,14 +305,19 @@ fn print_report(r: &Value) {
     let l = &r["latency"]["accept_to_callback_ms"];
     println!(
         "latency at {} events/s ({} events): accept→callback p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
-        r["latency"]["rate"], r["latency"]["events"], l["p50"].as_f64().unwrap_or_default(),
-        l["p99"].as_f64().unwrap_or_default(), l["max"].as_f64().unwrap_or_default()
+        r["latency"]["rate"],
+        r["latency"]["events"],
+        l["p50"].as_f64().unwrap_or_default(),
+        l["p99"].as_f64().unwrap_or_default(),
+        l["max"].as_f64().unwrap_or_default()
     );
     if !r["fairness"].is_null() {
         let q = &r["fairness"]["quiet"]["ms"];
         println!(
             "fairness: quiet tenant at 1 event/s beside a {}-event backlog: p50 {:.0} ms, p99 {:.0} ms ({} of the backlog still waiting when the quiet run ended)",
-            r["fairness"]["noisy_backlog"], q["p50"].as_f64().unwrap_or_default(), q["p99"].as_f64().unwrap_or_default(),
+            r["fairness"]["noisy_backlog"],
+            q["p50"].as_f64().unwrap_or_default(),
+            q["p99"].as_f64().unwrap_or_default(),
             r["fairness"]["noisy_left_when_quiet_done"]
         );
     }

@@ -90,7 +90,12 @@ pub async fn run(mut config: Config, db: &Database, cmd: DevCommand) -> anyhow::
 
 /// Pairs magento-sim's store at `magento_url` and connects the sage-sim that `config`'s `sage.*`
 /// endpoints point at, binding its business of tier `wanted`, with the demo policy saved.
-pub async fn connect_sim(config: &Config, db: &Database, magento_url: &Url, wanted: Tier) -> anyhow::Result<SimConnection> {
+pub async fn connect_sim(
+    config: &Config,
+    db: &Database,
+    magento_url: &Url,
+    wanted: Tier,
+) -> anyhow::Result<SimConnection> {
     let http = sage::sage_http()?;
 
     // Magento: the admin's "Generate pairing code", then the ledger pairs (re-pairing a known store).

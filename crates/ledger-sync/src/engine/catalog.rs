@@ -2,7 +2,7 @@
 //! any call), created once and updated by PUT after; a stock item's quantity is brought to Magento's by
 //! a stock movement of the difference.
 use ledger_domain::magento::Product;
-use ledger_domain::mapping::{self, ItemKind, SkipReason};
+use ledger_domain::mapping::{self, ItemKind};
 use ledger_domain::policy::SyncPolicy;
 use ledger_domain::{RunOutcome, RunResult, XrefKind};
 use serde_json::json;
@@ -18,18 +18,10 @@ pub(super) async fn upserted(run: &Run<'_>) -> RunResult {
 
 async fn steps(run: &Run<'_>, p: &Product) -> Step<RunOutcome> {
     let policy = run.policy()?;
-    if let Some(websites) = &policy.website_ids
-        && !p.website_ids.iter().any(|w| websites.contains(w))
-    {
-        return Err(SkipReason::StoreNotSynced.into());
-    }
+    mapping::product_scope(p, &policy)?;
     let kind = mapping::item_kind(p, run.capabilities(), &policy)?;
     let key = sku_key(&p.sku);
-    let xkind = match kind {
-        ItemKind::Product => XrefKind::Product,
-        ItemKind::Service => XrefKind::Service,
-        ItemKind::StockItem => XrefKind::StockItem,
-    };
+    let xkind = XrefKind::from(kind);
     let known = run.xref(xkind, &key, "").await?.map(|x| x.sage_id);
     let (id, sage_qty) = match kind {
         ItemKind::Product => (product(run, &policy, p, known).await?, None),

@@ -22,10 +22,8 @@ pub(super) async fn upserted(run: &Run<'_>) -> RunResult {
     let customer = run.magento.customer(id).await.map_err(magento_failure)?;
     run.keep_snapshot(&customer);
     let policy = run.policy()?;
-    if let Some(websites) = &policy.website_ids
-        && !websites.contains(&customer.website_id)
-    {
-        return Ok(RunOutcome::skipped(mapping::SkipReason::StoreNotSynced.as_str()));
+    if let Err(skip) = mapping::contact_scope(&customer, &policy) {
+        return Ok(RunOutcome::skipped(skip.as_str()));
     }
     // A customer's contact in the business's base currency; foreign-currency contacts are made by the
     // documents that need them, and updated here when they exist.

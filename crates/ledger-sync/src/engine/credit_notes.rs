@@ -76,7 +76,7 @@ async fn create(
     let refdata = run.refdata().await?;
     let items = run.items(memo.lines.iter().map(|l| l.sku.as_str())).await?;
     let ctx = run.doc_context(policy, &contact_id, &items, &refdata);
-    let mut body = mapping::sales_credit_note(memo, &ctx)?;
+    let mut body = mapping::sales_credit_note_of(memo, invoice, &ctx)?;
     body.idempotency_id = Some(run.idempotency(&format!("sales_credit_note:{key}")));
     let note = run.sage.create_sales_credit_note(&body).await.map_err(|e| run.sage_refused(e))?;
     let number = note.credit_note_number.clone().or(note.displayed_as.clone());
