@@ -287,10 +287,14 @@ async fn repush(conn: &mut PgConnection, ids: &[Uuid]) -> Result<(), StoreError>
     Ok(())
 }
 
+/// How long a due trigger may stay unfetched before the reconciler gives its event a fresh one.
+const OVERDUE: Duration = Duration::from_secs(2);
+
 /// Re-pushes triggers for rows that need one, returning how many were pushed:
-/// - due and pending with no live trigger: lost, consumed by a claim that found a sibling running, or
+/// - due and pending with no live trigger: lost, consumed by a claim that found a sibling running,
 ///   fetched by a worker that died before claiming (a fetched trigger is alive only while the worker
-///   holding it beats within `heartbeat_stale`; apalis itself would wait minutes);
+///   holding it beats within `heartbeat_stale`; apalis itself would wait minutes), or delayed and
+///   overdue by [`OVERDUE`] (apalis's workers wake on inserts, not when a delayed trigger comes due);
 /// - running under a lease that ran out (a dead worker), not re-pushed since.
 ///
 /// Pending rows whose entity has a run in progress are left alone: that run's finish triggers them.
@@ -302,7 +306,10 @@ pub async fn reconcile(pool: &PgPool, limit: i64, heartbeat_stale: Duration) -> 
                   AND NOT EXISTS (
                       SELECT 1 FROM apalis.jobs j
                        WHERE j.id = e.task_id
-                         AND (j.status = 'Pending'
+                         -- A pending trigger is alive until it is overdue: apalis wakes its workers on
+                         -- inserts only, so a delayed trigger that came due in a quiet queue is never
+                         -- fetched unless something else is pushed.
+                         AND ((j.status = 'Pending' AND j.run_at > now() - make_interval(secs => $3))
                               OR (j.status IN ('Queued', 'Running')
                                   AND EXISTS (SELECT 1 FROM worker_heartbeats h
                                                WHERE h.worker_id = j.lock_by
@@ -318,6 +325,7 @@ pub async fn reconcile(pool: &PgPool, limit: i64, heartbeat_stale: Duration) -> 
     )
     .bind(limit)
     .bind(heartbeat_stale.as_secs_f64())
+    .bind(OVERDUE.as_secs_f64())
     .fetch_all(&mut *tx)
     .await?;
     repush(&mut tx, &ids).await?;

@@ -3,6 +3,7 @@ mod bench;
 mod bench_sync;
 mod config;
 mod database;
+mod demo;
 mod dev;
 mod keyfile;
 mod outbound;
@@ -29,6 +30,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Everything in one command: the simulators, a paired and connected store, a live order stream.
+    Demo(demo::DemoArgs),
     /// Run the HTTP API and/or the worker pool.
     Serve {
         #[arg(long, value_enum, default_value = "all")]
@@ -104,6 +107,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     init_tracing(config.log.format, &config.log.level);
     match cli.command {
         Command::Serve { role } => serve::run(config, role).await,
+        Command::Demo(args) => demo::run(&config, args).await,
         Command::Migrate => {
             let db = database::Database::open(&config).await?;
             let result = ledger_store::db::migrate(&db.pool).await;
