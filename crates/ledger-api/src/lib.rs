@@ -1,5 +1,6 @@
 //! The ledger's HTTP surface: Magento webhooks and calls, health, operator routes, and (later) the
 //! dashboard. Handlers extract, call the store, and answer typed bodies; no SQL lives here.
+pub mod events;
 pub mod health;
 pub mod ingest;
 pub mod keys;

@@ -12,7 +12,7 @@ use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::{ApiError, AppState, health, ingest, policy, sage, stores, tile};
+use crate::{ApiError, AppState, events, health, ingest, policy, sage, stores, tile};
 
 pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
@@ -31,7 +31,9 @@ pub fn router(state: AppState) -> Router {
     let pairing = Router::new().route("/api/v1/stores/pair", post(stores::pair)).route_layer(deadline(PAIR_DEADLINE));
     // The Sage callback exchanges the code and reads the businesses (several calls to Sage).
     let sage = sage::routes().merge(policy::routes()).route_layer(deadline(PAIR_DEADLINE));
+    let operator = events::routes().route_layer(deadline(config.request_timeout));
     short
+        .merge(operator)
         .merge(pairing)
         .merge(sage)
         .fallback(|| async { ApiError::NotFound("no such endpoint") })

@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod health;
 pub mod oauth_states;
+pub mod operations;
 pub mod runs;
 pub mod tenants;
 pub mod xrefs;
