@@ -11,6 +11,8 @@ use ledger_domain::{ClaimedEvent, EventProcessor, RunFailure, RunOutcome, RunRes
 #[derive(Debug, Clone)]
 enum Script {
     Return(RunResult),
+    /// One result per run, in order; the last repeats.
+    Turns(Vec<RunResult>),
     /// Never finishes (until the worker's deadline drops it).
     Hang,
     Panic,
@@ -19,6 +21,8 @@ enum Script {
 #[derive(Default)]
 pub struct Scripted {
     scripts: Mutex<HashMap<String, Script>>,
+    /// Runs so far per event name (for `Turns`).
+    turns: Mutex<HashMap<String, usize>>,
     runs: AtomicUsize,
 }
 
@@ -32,6 +36,12 @@ impl Scripted {
     /// Every event named `event` fails with `failure`.
     pub fn failing(self, event: &str, failure: RunFailure) -> Self {
         self.script(event, Script::Return(Err(failure)))
+    }
+
+    /// Events named `event` end with `results` in turn, one per run (across entities); the last repeats.
+    pub fn in_turn(self, event: &str, results: Vec<RunResult>) -> Self {
+        assert!(!results.is_empty(), "in_turn needs at least one result");
+        self.script(event, Script::Turns(results))
     }
 
     /// Every event named `event` runs forever.
@@ -58,7 +68,16 @@ impl Scripted {
 impl EventProcessor for Scripted {
     fn process<'a>(&'a self, event: &'a ClaimedEvent) -> BoxFuture<'a, RunResult> {
         self.runs.fetch_add(1, Ordering::SeqCst);
-        let script = self.scripts.lock().unwrap_or_else(|p| p.into_inner()).get(event.name.as_str()).cloned();
+        let script = match self.scripts.lock().unwrap_or_else(|p| p.into_inner()).get(event.name.as_str()).cloned() {
+            Some(Script::Turns(results)) => {
+                let mut turns = self.turns.lock().unwrap_or_else(|p| p.into_inner());
+                let turn = turns.entry(event.name.as_str().to_owned()).or_default();
+                let result = results[(*turn).min(results.len() - 1)].clone();
+                *turn += 1;
+                Some(Script::Return(result))
+            }
+            other => other,
+        };
         let entity = event.envelope.magento_entity_id.to_string();
         Box::pin(async move {
             match script {
@@ -67,6 +86,7 @@ impl EventProcessor for Scripted {
                     ..report
                 })),
                 Some(Script::Return(result)) => result,
+                Some(Script::Turns(_)) => unreachable!("turns are resolved to a result above"),
                 Some(Script::Hang) => std::future::pending().await,
                 Some(Script::Panic) => panic!("scripted panic"),
                 None => Ok(RunOutcome::received("not scripted")),

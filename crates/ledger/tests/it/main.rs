@@ -13,6 +13,7 @@ mod ingest;
 mod leases;
 mod logs;
 mod magento;
+mod operator_actions;
 mod operator_events;
 mod pairing;
 mod policy;
