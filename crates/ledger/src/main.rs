@@ -5,6 +5,7 @@ mod config;
 mod database;
 mod demo;
 mod dev;
+mod events;
 mod keyfile;
 mod outbound;
 mod sage;
@@ -45,6 +46,11 @@ enum Command {
     Tenant {
         #[command(subcommand)]
         command: tenant::TenantCommand,
+    },
+    /// Look at event runs, requeue or discard them.
+    Events {
+        #[command(subcommand)]
+        command: events::EventsCommand,
     },
     /// Pair or disconnect Magento stores.
     Store {
@@ -128,6 +134,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             db.close(false).await;
             result
         }
+        Command::Events { command } => {
+            let db = database::Database::open(&config).await?;
+            let result = events::run(&db, command).await;
+            db.close(false).await;
+            result
+        }
         Command::Store { command } => {
             let db = database::Database::open(&config).await?;
             let result = store::run(&config, &db, command).await;
@@ -160,4 +172,12 @@ fn init_tracing(format: LogFormat, level: &str) {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),
     };
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_well_formed() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
 }

@@ -165,6 +165,24 @@ pub async fn list_all(pool: &PgPool, params: &ListParams) -> Result<Vec<EventIte
     Ok(rows.into_iter().map(EventItem::from).collect())
 }
 
+/// Every run of `tenant` matching `params` (all pages, ids only), for acting on them in bulk.
+pub async fn matching(pool: &PgPool, tenant: TenantId, params: &ListParams) -> Result<Vec<Uuid>, OpsError> {
+    let mut filter = ListParams { limit: None, cursor: None, ..params.clone() }.filter()?;
+    filter.limit = MAX_LIMIT;
+    if tenants::get(pool, tenant).await?.is_none() {
+        return Err(OpsError::UnknownTenant);
+    }
+    let mut ids = Vec::new();
+    loop {
+        let rows = store::list(pool, tenant, &filter).await?;
+        ids.extend(rows.iter().map(|r| r.id));
+        match rows.last() {
+            Some(last) if rows.len() as i64 == filter.limit => filter.after = Some((last.received_at, last.id)),
+            _ => return Ok(ids),
+        }
+    }
+}
+
 async fn owner(pool: &PgPool, event_id: Uuid) -> Result<TenantId, OpsError> {
     store::tenant_of(pool, event_id).await?.ok_or(OpsError::NotFound)
 }

@@ -14,6 +14,7 @@ mod leases;
 mod logs;
 mod magento;
 mod operator_actions;
+mod operator_cli;
 mod operator_events;
 mod pairing;
 mod policy;
