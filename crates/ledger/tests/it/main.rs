@@ -16,6 +16,7 @@ mod magento;
 mod operator_actions;
 mod operator_cli;
 mod operator_events;
+mod operator_sync;
 mod pairing;
 mod policy;
 mod processes;
