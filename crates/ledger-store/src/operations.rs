@@ -61,9 +61,14 @@ macro_rules! summary_columns {
     };
 }
 
-/// `tenant`'s runs matching `filter`, newest first (received_at DESC, then id), at most `filter.limit`.
+/// `tenant`'s runs matching `filter`, newest first (received_at, then id, both descending), at most
+/// `filter.limit`. Planned for its parameters each time (an unnamed statement): the optional filters
+/// then fold away and the keyset bound and a single state become index conditions.
 pub async fn list(pool: &PgPool, tenant: TenantId, filter: &ListFilter) -> Result<Vec<EventSummary>, StoreError> {
-    let states: Vec<&str> = filter.states.iter().map(|s| s.as_str()).collect();
+    let (one_state, states): (Option<&str>, Vec<&str>) = match filter.states.as_slice() {
+        [one] => (Some(one.as_str()), Vec::new()),
+        many => (None, many.iter().map(|s| s.as_str()).collect()),
+    };
     let events: Vec<&str> = filter.events.iter().map(|e| e.as_str()).collect();
     let (after_at, after_id) = filter.after.unzip();
     Ok(sqlx::query_as(concat!(
@@ -71,16 +76,18 @@ pub async fn list(pool: &PgPool, tenant: TenantId, filter: &ListFilter) -> Resul
         summary_columns!(),
         " FROM events e
           WHERE e.tenant_id = $1
+            AND ($11::text IS NULL OR e.state = $11)
             AND (cardinality($2::text[]) = 0 OR e.state = ANY($2))
             AND (cardinality($3::text[]) = 0 OR e.event_name = ANY($3))
             AND ($6::timestamptz IS NULL OR e.received_at >= $6)
             AND ($7::timestamptz IS NULL OR e.received_at < $7)
-            AND ($8::timestamptz IS NULL OR e.received_at < $8 OR (e.received_at = $8 AND e.id > $9))
+            AND ($8::timestamptz IS NULL OR (e.received_at, e.id) < ($8, $9))
          ) x
           WHERE $4::text IS NULL OR x.magento_entity_id = $5 OR lower(x.increment_id) = lower($4)
-          ORDER BY x.received_at DESC, x.id
+          ORDER BY x.received_at DESC, x.id DESC
           LIMIT $10"
     ))
+    .persistent(false)
     .bind(tenant)
     .bind(&states)
     .bind(&events)
@@ -91,6 +98,7 @@ pub async fn list(pool: &PgPool, tenant: TenantId, filter: &ListFilter) -> Resul
     .bind(after_at)
     .bind(after_id)
     .bind(filter.limit)
+    .bind(one_state)
     .fetch_all(pool)
     .await?)
 }

@@ -160,7 +160,7 @@ pub async fn list_all(pool: &PgPool, params: &ListParams) -> Result<Vec<EventIte
     for tenant in tenants::list(pool).await? {
         rows.extend(store::list(pool, tenant.tenant_id(), &filter).await?);
     }
-    rows.sort_by(|a, b| b.received_at.cmp(&a.received_at).then(a.id.cmp(&b.id)));
+    rows.sort_by(|a, b| b.received_at.cmp(&a.received_at).then(b.id.cmp(&a.id)));
     rows.truncate(usize::try_from(filter.limit).unwrap_or(0));
     Ok(rows.into_iter().map(EventItem::from).collect())
 }
