@@ -97,16 +97,16 @@ pub async fn run(db: &Database, cmd: EventsCommand) -> anyhow::Result<()> {
             } else {
                 print_items(std::slice::from_ref(&detail.item));
                 println!("tenant_id: {}\nrerun_of:  {}", detail.tenant_id, opt(detail.rerun_of));
-                for a in &detail.attempts {
-                    let a_ = &a.attempt;
+                for view in &detail.attempts {
+                    let a = &view.attempt;
                     println!(
                         "attempt {} by {} at {}: {} ({} Sage calls){}",
-                        a_.attempt,
-                        a_.worker,
-                        a_.started_at,
-                        opt(a_.outcome),
-                        a.sage_calls.len(),
-                        a_.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
+                        a.attempt,
+                        a.worker,
+                        a.started_at,
+                        opt(a.outcome),
+                        view.sage_calls.len(),
+                        a.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
                     );
                 }
             }
@@ -164,7 +164,8 @@ where
         if json {
             println!("{out}");
         } else {
-            println!("{id} {done}: {}", out.as_object().and_then(|o| o.values().next()).unwrap_or(&out));
+            let what = out.as_object().and_then(|o| o.values().next()).unwrap_or(&out);
+            println!("{id} {done}: {}", what.as_str().map(str::to_owned).unwrap_or_else(|| what.to_string()));
         }
         return Ok(());
     }

@@ -93,6 +93,15 @@ async fn the_events_commands_list_show_requeue_and_discard() {
     }
     let (_, e) = get(&app, &format!("/api/v1/events/{elsewhere}")).await;
     assert_eq!(e["state"], "pending", "another tenant's runs are untouched");
+    // A bulk run that meets a refusal still does the rest, reports each run, and exits non-zero.
+    let mixed = events(&app, &["requeue", "--tenant", &tenant, "--state", "synced,discarded", "--json"]);
+    assert!(!mixed.status.success(), "a refused run makes the command fail");
+    let lines: Vec<Value> =
+        String::from_utf8_lossy(&mixed.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.iter().filter(|l| l["ok"] == true).count(), 3, "{lines:?}");
+    let refused: Vec<_> = lines.iter().filter(|l| l["ok"] == false).collect();
+    assert_eq!((refused.len(), refused[0]["id"].as_str()), (1, Some(synced.to_string().as_str())));
+    assert_eq!(refused[0]["error"], "not_requeueable");
     let none = events(&app, &["discard", "--reason", "x"]);
     assert!(!none.status.success(), "an id or --tenant and --state is required");
 }
