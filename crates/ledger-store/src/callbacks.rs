@@ -79,23 +79,29 @@ pub struct CallbackJob {
 /// after a newer one. Bindings that are revoked or not paired are skipped: nothing is sent to their
 /// stores.
 pub async fn claim_due(pool: &PgPool, limit: i64, lease: Duration) -> Result<Vec<CallbackJob>, StoreError> {
+    // One index probe per store (its oldest due callback whose entity has nothing older undelivered),
+    // not a pass over every due row: a store with a backlog of thousands must not slow every claim.
     Ok(sqlx::query_as(
-        "WITH candidates AS (
-             SELECT DISTINCT ON (c.tenant_id) c.id, c.next_attempt_at FROM callbacks c
-               JOIN tenants t ON t.id = c.tenant_id AND t.status = 'active' AND t.magento_base_url IS NOT NULL
-              WHERE ((c.state = 'pending' AND c.next_attempt_at <= now())
-                  OR (c.state = 'delivering' AND c.lease_expires_at < now()))
-                AND NOT EXISTS (
-                    SELECT 1 FROM callbacks o
-                     WHERE o.tenant_id = c.tenant_id AND o.entity_type = c.entity_type
-                       AND o.magento_entity_id = c.magento_entity_id AND o.provider = c.provider
-                       AND o.id < c.id AND o.state IN ('pending', 'delivering'))
+        "WITH picks AS (
+             SELECT pick.id, pick.next_attempt_at FROM tenants t
+              CROSS JOIN LATERAL (
+                  SELECT c.id, c.next_attempt_at FROM callbacks c
+                   WHERE c.tenant_id = t.id AND c.state IN ('pending', 'delivering')
+                     AND ((c.state = 'pending' AND c.next_attempt_at <= now())
+                       OR (c.state = 'delivering' AND c.lease_expires_at < now()))
+                     AND NOT EXISTS (
+                         SELECT 1 FROM callbacks o
+                          WHERE o.tenant_id = c.tenant_id AND o.entity_type = c.entity_type
+                            AND o.magento_entity_id = c.magento_entity_id AND o.provider = c.provider
+                            AND o.id < c.id AND o.state IN ('pending', 'delivering'))
+                   ORDER BY c.next_attempt_at, c.id
+                   LIMIT 1) pick
+              WHERE t.status = 'active' AND t.magento_base_url IS NOT NULL
                 AND NOT EXISTS (
                     SELECT 1 FROM callbacks d
-                     WHERE d.tenant_id = c.tenant_id AND d.state = 'delivering' AND d.lease_expires_at >= now())
-              ORDER BY c.tenant_id, c.next_attempt_at, c.id
+                     WHERE d.tenant_id = t.id AND d.state = 'delivering' AND d.lease_expires_at >= now())
          ), next AS (
-             SELECT c.id FROM callbacks c JOIN candidates USING (id)
+             SELECT c.id FROM callbacks c JOIN picks USING (id)
               WHERE (c.state = 'pending' AND c.next_attempt_at <= now())
                  OR (c.state = 'delivering' AND c.lease_expires_at < now())
               ORDER BY c.next_attempt_at, c.id

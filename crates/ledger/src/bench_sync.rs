@@ -179,16 +179,23 @@ impl Bench<'_> {
         self.control(reqwest::Method::POST, &format!("{}/_sim/entities", store.sim.base_url()), action).await
     }
 
-    /// The module's cron run; returns the ids of the events the ledger accepted.
+    /// The module's cron runs until its outbox is empty (a run sends a batch); returns the ids of the
+    /// events the ledger accepted.
     async fn drain(&self, store: &Store) -> anyhow::Result<Vec<Uuid>> {
-        let report =
-            self.control(reqwest::Method::POST, &format!("{}/_sim/drain", store.sim.base_url()), json!({})).await?;
         let mut keys = Vec::new();
-        for sent in report["sent"].as_array().map(Vec::as_slice).unwrap_or_default() {
-            if sent["status_code"] != 202 && sent["status_code"] != 200 {
-                bail!("the ledger refused an event: {sent}");
+        loop {
+            let url = format!("{}/_sim/drain", store.sim.base_url());
+            let report = self.control(reqwest::Method::POST, &url, json!({})).await?;
+            let sent = report["sent"].as_array().cloned().unwrap_or_default();
+            if sent.is_empty() {
+                break;
             }
-            keys.push(sent["idempotency_key"].as_str().unwrap_or_default().to_owned());
+            for s in &sent {
+                if s["status_code"] != 202 && s["status_code"] != 200 {
+                    bail!("the ledger refused an event: {s}");
+                }
+                keys.push(s["idempotency_key"].as_str().unwrap_or_default().to_owned());
+            }
         }
         Ok(sqlx::query_scalar(
             "SELECT id FROM events WHERE tenant_id = $1 AND idempotency_key = ANY($2) AND dedup_key IS NOT NULL",
