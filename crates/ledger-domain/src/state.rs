@@ -77,11 +77,20 @@ pub enum ParkReason {
     TenantPaused,
     /// Sage asked us to slow down, or the app-wide budget is spent: waits, never an attempt.
     RateLimited,
+    /// An earlier event of the same invoice is still unfinished (a credit memo waits for its invoice's
+    /// runs, so it settles against what Sage will hold); woken when that event finishes.
+    AwaitingPrior,
 }
 
 impl ParkReason {
-    pub const ALL: [ParkReason; 5] =
-        [Self::SageNotConnected, Self::ReconnectRequired, Self::Suspended, Self::TenantPaused, Self::RateLimited];
+    pub const ALL: [ParkReason; 6] = [
+        Self::SageNotConnected,
+        Self::ReconnectRequired,
+        Self::Suspended,
+        Self::TenantPaused,
+        Self::RateLimited,
+        Self::AwaitingPrior,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -90,11 +99,12 @@ impl ParkReason {
             Self::Suspended => "suspended",
             Self::TenantPaused => "tenant_paused",
             Self::RateLimited => "rate_limited",
+            Self::AwaitingPrior => "awaiting_prior",
         }
     }
 
-    /// Cleared by something the ledger sees happen (a connect, a resume), which wakes the work at once;
-    /// the others (a rate-limit pause) just wait out their delay.
+    /// Cleared by something the ledger sees happen (a connect, a resume, the earlier event finishing),
+    /// which wakes the work at once; the others (a rate-limit pause) just wait out their delay.
     pub fn woken_explicitly(self) -> bool {
         !matches!(self, Self::RateLimited)
     }

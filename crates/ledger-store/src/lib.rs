@@ -11,6 +11,7 @@ pub mod events;
 pub mod health;
 pub mod oauth_states;
 pub mod operations;
+pub mod rotation;
 pub mod runs;
 pub mod tenants;
 pub mod xrefs;

@@ -18,7 +18,7 @@ fn hash(state: &str) -> Vec<u8> {
     Sha256::digest(state.as_bytes()).to_vec()
 }
 
-fn context(state_hash: &[u8]) -> String {
+pub(crate) fn context(state_hash: &[u8]) -> String {
     format!("oauth_state:{}:pkce_verifier", hex::encode(state_hash))
 }
 

@@ -240,8 +240,52 @@ pub async fn finish(pool: &PgPool, event_id: Uuid, lease_token: i64, outcome: &O
         callbacks::enqueue(&mut tx, &entity, status, &report, error_code).await?;
     }
     trigger_waiting_siblings(&mut tx, event_id, &finished).await?;
+    if finished.event_name.entity_type() == "invoice" && outcome.state() != EventState::Pending {
+        wake_awaiting_prior(&mut tx, finished.tenant_id).await?;
+    }
     tx.commit().await?;
     Ok(true)
+}
+
+/// Whether an event of `tenant`'s `entity_type` `magento_entity_id` received before `event_id` is still
+/// unfinished (pending, parked or running): a credit memo waits for its invoice's events this way.
+pub async fn earlier_unfinished(
+    pool: &PgPool,
+    tenant: TenantId,
+    event_id: Uuid,
+    entity_type: &str,
+    magento_entity_id: i64,
+) -> Result<bool, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (
+            SELECT 1 FROM events o, events me
+             WHERE me.id = $2 AND o.tenant_id = $1 AND o.entity_type = $3 AND o.magento_entity_id = $4
+               AND o.state IN ('pending', 'running') AND (o.received_at, o.id) < (me.received_at, me.id))",
+    )
+    .bind(tenant)
+    .bind(event_id)
+    .bind(entity_type)
+    .bind(magento_entity_id)
+    .fetch_one(pool)
+    .await?)
+}
+
+/// Wakes `tenant`'s events parked until an earlier event finished (they look again, and park again if
+/// another earlier one is still unfinished).
+async fn wake_awaiting_prior(conn: &mut PgConnection, tenant: TenantId) -> Result<usize, StoreError> {
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "UPDATE events SET next_attempt_at = now(), updated_at = now()
+          WHERE id IN (SELECT id FROM events
+                        WHERE tenant_id = $1 AND state = 'pending' AND parked_reason = 'awaiting_prior'
+                        ORDER BY received_at
+                        FOR UPDATE SKIP LOCKED)
+         RETURNING id",
+    )
+    .bind(tenant)
+    .fetch_all(&mut *conn)
+    .await?;
+    repush(conn, &ids).await?;
+    Ok(ids.len())
 }
 
 /// Pushes triggers for due runs of the finished run's entity: they found it running and gave up their

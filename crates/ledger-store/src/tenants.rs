@@ -94,7 +94,7 @@ macro_rules! tenant_columns {
     };
 }
 
-fn context(id: TenantId) -> String {
+pub(crate) fn context(id: TenantId) -> String {
     format!("tenant:{id}:api_key")
 }
 

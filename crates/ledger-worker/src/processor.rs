@@ -21,7 +21,8 @@ pub fn decide(result: RunResult, attempt: i32, policy: &RetryPolicy, unit: f64) 
             // delay, and are woken sooner by what clears them (a connect, a resume).
             Some(reason) => {
                 let delay = match reason {
-                    ParkReason::RateLimited => policy.jittered(policy.base, unit),
+                    // Woken when the earlier event finishes; the first delay only bounds a missed wake.
+                    ParkReason::RateLimited | ParkReason::AwaitingPrior => policy.jittered(policy.base, unit),
                     _ => policy.jittered(policy.cap, unit),
                 }
                 .max(failure.retry_after.unwrap_or_default());

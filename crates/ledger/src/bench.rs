@@ -21,6 +21,8 @@ pub enum BenchCommand {
     Ingest(IngestArgs),
     /// Run the whole pipeline against in-process simulators and measure it (docs/BENCHMARKS.md).
     Sync(crate::bench_sync::SyncArgs),
+    /// Concurrent authorised Sage calls for one binding through the token custody (refresh contention).
+    SageRefresh(crate::bench_refresh::RefreshArgs),
 }
 
 #[derive(Debug, Args)]
@@ -51,6 +53,7 @@ pub async fn run(config: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Ingest(args) => ingest(config, args).await,
         BenchCommand::Sync(args) => crate::bench_sync::run(config, args).await,
+        BenchCommand::SageRefresh(args) => crate::bench_refresh::run(config, args).await,
     }
 }
 

@@ -240,7 +240,7 @@ mod tests {
         assert!(!c.outbound.allow_http);
         assert_eq!(c.sage.revoke_url.as_str(), "https://oauth.accounting.sage.com/revoke");
         assert_eq!(c.sage_redirect_url(), "http://127.0.0.1:8080/oauth/sage/callback");
-        assert_eq!(c.sage.refresh_ahead_secs, 75);
+        assert_eq!(c.sage.refresh_ahead_secs, 20);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The `ledger` binary: CLI parsing, configuration, logging, and dispatch to the crates that do the work.
 mod bench;
+mod bench_refresh;
 mod bench_sync;
 mod config;
 mod database;
@@ -7,6 +8,7 @@ mod demo;
 mod dev;
 mod events;
 mod keyfile;
+mod keys;
 mod outbound;
 mod sage;
 mod serve;
@@ -51,6 +53,11 @@ enum Command {
     Events {
         #[command(subcommand)]
         command: events::EventsCommand,
+    },
+    /// Which keys seal the stored secrets; re-seal them under the active key.
+    Keys {
+        #[command(subcommand)]
+        command: keys::KeysCommand,
     },
     /// Pair or disconnect Magento stores.
     Store {
@@ -137,6 +144,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Events { command } => {
             let db = database::Database::open(&config).await?;
             let result = events::run(&db, command).await;
+            db.close(false).await;
+            result
+        }
+        Command::Keys { command } => {
+            let db = database::Database::open(&config).await?;
+            let result = keys::run(&db, command).await;
             db.close(false).await;
             result
         }

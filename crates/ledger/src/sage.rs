@@ -1,5 +1,5 @@
-//! `ledger sage connect|disconnect`: the Sage connect flow from the command line, and the connect
-//! service built from configuration (shared with `serve` and `dev connect-sim`).
+//! `ledger sage connect|disconnect|check`: the Sage connection from the command line, and the connect
+//! service, custody and engine built from configuration (shared with `serve` and `dev connect-sim`).
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,6 +11,7 @@ use ledger_sage::{SageConfig, SageHttp, Unlimited};
 use ledger_store::{Keyring, PgPool};
 use ledger_sync::MagentoClients;
 use ledger_sync::engine::SyncEngine;
+use ledger_sync::sage::check;
 use ledger_sync::sage::connect::SageConnect;
 use ledger_sync::sage::{Custody, CustodyConfig};
 use secrecy::ExposeSecret;
@@ -30,6 +31,14 @@ pub enum SageCommand {
     },
     /// Revoke the tenant's Sage tokens at Sage and delete them; the binding becomes `disconnected`.
     Disconnect {
+        #[arg(long)]
+        tenant: TenantId,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Test the connection: one authorised call to Sage through the token custody (refreshing when due).
+    /// Exits 0 when the call succeeded.
+    Check {
         #[arg(long)]
         tenant: TenantId,
         #[arg(long)]
@@ -91,13 +100,39 @@ pub fn sync_engine(
     clients: MagentoClients,
     custody: Arc<Custody>,
 ) -> anyhow::Result<SyncEngine> {
-    let http = SageHttp::with_client(sage_http()?, &SageConfig::new(config.sage.api_base.clone()));
-    Ok(SyncEngine::new(pool.clone(), clients, http, custody, Arc::new(Unlimited)))
+    Ok(SyncEngine::new(pool.clone(), clients, sage_api(config)?, custody, Arc::new(Unlimited)))
+}
+
+/// The Sage API transport over `sage.api_base`.
+pub fn sage_api(config: &Config) -> anyhow::Result<SageHttp> {
+    Ok(SageHttp::with_client(sage_http()?, &SageConfig::new(config.sage.api_base.clone())))
 }
 
 pub async fn run(config: &Config, db: &Database, cmd: SageCommand) -> anyhow::Result<()> {
     let sage = connect_service(config, &db.pool, db.keyring.clone())?;
     match cmd {
+        SageCommand::Check { tenant, json } => {
+            let custody = custody(config, &db.pool, db.keyring.clone())?;
+            let gate = Arc::new(Unlimited);
+            match check::check(&db.pool, &custody, sage_api(config)?, gate, tenant).await {
+                Ok(r) if json => println!("{}", serde_json::to_string(&r)?),
+                Ok(r) => {
+                    let expires = r.access_expires_at.map_or_else(|| "unknown".to_owned(), |t| t.to_rfc3339());
+                    let tier = r.tier.map_or("unknown", |t| t.as_str());
+                    println!(
+                        "Sage connection OK\nbusiness:      {} ({})\ntier:          {tier}\nbinding:       {} ({})\ntoken expires: {expires}",
+                        r.business_name, r.business_id, r.binding_id, r.status
+                    );
+                }
+                Err(e) => {
+                    if json {
+                        println!("{}", json!({ "tenant_id": tenant, "error": e.code(), "message": e.to_string() }));
+                    }
+                    anyhow::bail!("Sage connection check failed: {e} ({})", e.code());
+                }
+            }
+            Ok(())
+        }
         SageCommand::Connect { tenant, json } => {
             let url = sage.start(tenant).await.map_err(|e| anyhow::anyhow!("{} ({})", e, e.code()))?;
             if json {

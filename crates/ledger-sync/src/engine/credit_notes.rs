@@ -15,6 +15,9 @@ use super::run::Run;
 pub(super) async fn created(run: &Run<'_>) -> RunResult {
     let memo = run.magento.creditmemo(run.entity_id()?).await.map_err(magento_failure)?;
     run.keep_snapshot(&memo);
+    if let Some(invoice) = memo.invoice_id {
+        run.after_invoice_events(invoice).await?;
+    }
     let invoice = match memo.invoice_id {
         Some(id) => Some(run.magento.invoice(id).await.map_err(magento_failure)?),
         None => None,

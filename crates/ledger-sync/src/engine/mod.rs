@@ -80,6 +80,7 @@ impl SyncEngine {
             .get(event.tenant_id, base_url, tenant.key_version)
             .await
             .map_err(|e| RunFailure::internal(e.to_string()))?;
+        let binding_id = binding.id;
         let log = CallLog::new();
         let sage = SageClient::new(
             self.sage.clone(),
@@ -96,6 +97,14 @@ impl SyncEngine {
             EventName::CustomerUpserted => contacts::upserted(&run).await,
             EventName::ProductUpserted => catalog::upserted(&run).await,
         };
+        // Sage says the subscription lapsed (MSE): the binding is suspended, so the tile and the API show it
+        // and the tenant's other work parks before calling Sage; a reconnect clears it.
+        if let Err(f) = &result
+            && f.class == ErrorClass::Subscription
+            && let Err(e) = self.custody.subscription_lapsed(event.tenant_id, binding_id, &f.message).await
+        {
+            tracing::warn!(%binding_id, error = %e, "could not mark the binding suspended");
+        }
         // The audit is kept whatever the outcome; losing it must not lose the outcome.
         let calls: Vec<audit::SageCall> = log.take().into_iter().map(failure::audit_call).collect();
         if let Err(e) = audit::record_calls(&self.pool, event.event_id, event.lease_token, &calls).await {

@@ -10,12 +10,12 @@ use ledger_sage::SageClientError;
 
 use ledger_domain::policy::SyncPolicy;
 use ledger_domain::sage::IdempotencyId;
-use ledger_domain::{ClaimedEvent, Currency, ErrorClass, MagentoEntityId, RunFailure, XrefKind};
+use ledger_domain::{ClaimedEvent, Currency, ErrorClass, MagentoEntityId, ParkReason, RunFailure, XrefKind};
 use ledger_magento::MagentoClient;
 use ledger_sage::SageBusiness;
 use ledger_store::bindings::Binding;
 use ledger_store::xrefs::{self, Xref, XrefKey};
-use ledger_store::{PgPool, StoreError};
+use ledger_store::{PgPool, StoreError, runs};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -48,6 +48,23 @@ impl<'e> Run<'e> {
     pub fn entity_id(&self) -> Result<MagentoEntityId, RunFailure> {
         MagentoEntityId::try_from(self.event.envelope.magento_entity_id)
             .map_err(|e| RunFailure::new(ErrorClass::Validation, format!("the event's entity id: {e}")))
+    }
+
+    /// Parks the run while an event of `invoice` received before this one is unfinished: settling a
+    /// credit note against an invoice whose receipt is still on its way would refund or allocate twice.
+    pub async fn after_invoice_events(&self, invoice: MagentoEntityId) -> Result<(), RunFailure> {
+        let e = self.event;
+        let waiting = runs::earlier_unfinished(&self.pool, e.tenant_id, e.event_id, "invoice", invoice.get())
+            .await
+            .map_err(store_failure)?;
+        if waiting {
+            return Err(RunFailure::new(
+                ErrorClass::Transient,
+                format!("waiting for an earlier event of invoice {} to finish", invoice.get()),
+            )
+            .parked(ParkReason::AwaitingPrior));
+        }
+        Ok(())
     }
 
     /// Keeps the canonical entity the run works from (the first one kept wins: the event's own entity).

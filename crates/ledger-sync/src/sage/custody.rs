@@ -227,6 +227,7 @@ impl Custody {
         match answer {
             Ok(set) => {
                 let stored = stored_tokens(&set, Utc::now());
+                hooks::pause("before_commit");
                 let generation = match lock.commit(&self.keyring, &stored).await {
                     Ok(g) => g,
                     Err(e) => {

@@ -1,6 +1,7 @@
 //! The Sage side of the application services: connecting a tenant (connect), the token custody of
-//! each binding with its idle refresher, and later the rate budgets.
+//! each binding with its idle refresher, and the connection check.
 pub mod businesses;
+pub mod check;
 pub mod connect;
 pub mod custody;
 mod hooks;

@@ -25,10 +25,18 @@ async fn sims() -> Sims {
 }
 
 fn connect_sim(db: &TestDb, key: &SecretString, sage_base: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = ledger(db, key, sage_base);
+    cmd.args(["dev", "connect-sim"]).args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+/// The `ledger` binary on `db`, sealing with `key`, its `sage.*` endpoints on the simulator at `sage_base`.
+pub(crate) fn ledger(db: &TestDb, key: &SecretString, sage_base: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ledger"));
-    cmd.args(["dev", "connect-sim"])
-        .args(args)
-        .env_remove("DATABASE_URL")
+    cmd.env_remove("DATABASE_URL")
         .env("LEDGER_DATABASE__URL", &db.url)
         .env("LEDGER_CRYPTO__KEYS__K1", key.expose_secret())
         .env("LEDGER_LOG__LEVEL", "warn")
@@ -38,16 +46,13 @@ fn connect_sim(db: &TestDb, key: &SecretString, sage_base: &str, args: &[&str], 
         .env("LEDGER_SAGE__API_BASE", format!("{sage_base}/v3.1"))
         .env("LEDGER_SAGE__CLIENT_ID", "sage-sim")
         .env("LEDGER_SAGE__CLIENT_SECRET", "sage-sim-secret");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
+    cmd
 }
 
-const TRUST: [(&str, &str); 2] =
+pub(crate) const TRUST: [(&str, &str); 2] =
     [("LEDGER_OUTBOUND__ALLOW_HTTP", "true"), ("LEDGER_OUTBOUND__ALLOW_CIDRS", "[\"127.0.0.0/8\"]")];
 
-async fn business_of_tier(sage: &str, tier: &str) -> String {
+pub(crate) async fn business_of_tier(sage: &str, tier: &str) -> String {
     let state: Value = http_client().get(format!("{sage}/_sim/state")).send().await.unwrap().json().await.unwrap();
     state["businesses"].as_array().unwrap().iter().find(|b| b["tier"] == tier).unwrap()["id"]
         .as_str()

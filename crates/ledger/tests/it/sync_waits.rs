@@ -86,6 +86,15 @@ async fn a_lapsed_subscription_parks_work_without_spending_attempts() {
     .await;
     assert_eq!(w.states().await[0].3, 0);
     assert!(w.records("sales_invoices").await.is_empty());
+    let binding = ledger_store::bindings::sage(&w.app.db.pool, w.tenant).await.unwrap().unwrap();
+    assert_eq!(binding.status.as_str(), "suspended", "the binding shows the lapsed subscription");
+
+    // The merchant renews and reconnects: the parked invoice runs by itself.
+    w.sage_control(Method::POST, "/auth", Some(json!({"action": "clear", "business": business}))).await;
+    w.connect("Plus").await;
+    let rows = w.chips(1).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["sync_status"], "synced", "{rows:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -129,6 +138,41 @@ async fn a_refund_becomes_a_credit_note_settled_against_its_invoice() {
     let kinds: Vec<&str> = payments.iter().filter_map(|p| p["transaction_type"]["id"].as_str()).collect();
     assert!(kinds.contains(&"CUSTOMER_REFUND"), "{payments:#?}");
     assert_eq!(notes[0]["outstanding_amount"].as_str().map(|s| s.parse::<f64>().unwrap()), Some(0.0), "{notes:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_waits_for_its_invoices_unfinished_events_before_settling() {
+    let w = World::start_with("Plus", quick()).await;
+    let business = w.business.clone();
+    // Every Sage call takes 1.5 s: the paid invoice's run (contact, invoice, receipt) stays unfinished
+    // for seconds, and the refund arrives meanwhile.
+    w.sage_control(Method::PUT, "/faults", Some(json!({"business": business, "latency_ms": [1500, 1500]}))).await;
+    let inv = w.fire(json!({"action": "create_invoice", "paid": true})).await;
+    w.drain().await;
+    wait_for_state(&w, "the invoice running", |s| s.iter().any(|e| e.0 == "invoice.created" && e.1 == "running")).await;
+    let refund = w.fire(json!({"action": "refund", "invoice_id": inv["invoice_id"]})).await;
+    w.drain().await;
+    wait_for_state(&w, "the refund parked behind its invoice", |s| {
+        s.iter().any(|e| e.0 == "creditmemo.created" && e.2.as_deref() == Some("awaiting_prior"))
+    })
+    .await;
+    assert!(w.records("sales_credit_notes").await.is_empty(), "nothing settled while the invoice is unfinished");
+    w.sage_control(Method::PUT, "/faults", Some(json!({}))).await;
+
+    let rows = w.chips(2).await;
+    let c = chip(&rows, "creditmemo", refund["creditmemo_id"].as_u64().unwrap());
+    assert_eq!(c["sync_status"], "synced", "{c} {:#?}", w.events().await);
+    assert_eq!(chip(&rows, "invoice", inv["invoice_id"].as_u64().unwrap())["sync_status"], "synced");
+    let states = w.states().await;
+    assert!(states.iter().all(|e| e.1 == "synced" && e.3 == 1), "each event ran once, parks spent nothing: {states:?}");
+    // The receipt went in first, so the credit is paid back: one receipt, one refund, nothing left open.
+    let payments = w.records("contact_payments").await;
+    let mut kinds: Vec<&str> = payments.iter().filter_map(|p| p["transaction_type"]["id"].as_str()).collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["CUSTOMER_RECEIPT", "CUSTOMER_REFUND"], "{payments:#?}");
+    let zero = |v: &serde_json::Value| v["outstanding_amount"].as_str().map(|s| s.parse::<f64>().unwrap());
+    assert_eq!(zero(&w.records("sales_invoices").await[0]), Some(0.0));
+    assert_eq!(zero(&w.records("sales_credit_notes").await[0]), Some(0.0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
