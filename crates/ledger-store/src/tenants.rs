@@ -74,6 +74,9 @@ pub struct Tenant {
     pub magento_connection_status: ConnectionStatus,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Set while an operator has paused the tenant's sync (events are still accepted).
+    pub paused_at: Option<DateTime<Utc>>,
+    pub paused_reason: Option<String>,
 }
 
 impl Tenant {
@@ -90,7 +93,7 @@ impl Tenant {
 macro_rules! tenant_columns {
     () => {
         "id, name, status, key_version, pending_key_version, magento_base_url, magento_connection_status, \
-         created_at, revoked_at"
+         created_at, revoked_at, paused_at, paused_reason"
     };
 }
 
@@ -320,4 +323,21 @@ pub async fn set_connection_status(pool: &PgPool, id: TenantId, status: Connecti
         .execute(pool)
         .await?;
     Ok(())
+}
+
+/// Pauses (`Some(reason)`) or resumes (`None`) the tenant's sync. Returns the tenant as it is now, or
+/// `None` when there is no such tenant. Pausing a paused tenant keeps its first pause time.
+pub async fn set_paused(pool: &PgPool, id: TenantId, reason: Option<&str>) -> Result<Option<Tenant>, StoreError> {
+    Ok(sqlx::query_as(concat!(
+        "UPDATE tenants
+            SET paused_at = CASE WHEN $2::text IS NULL THEN NULL ELSE COALESCE(paused_at, now()) END,
+                paused_reason = $2, updated_at = now()
+          WHERE id = $1
+         RETURNING ",
+        tenant_columns!()
+    ))
+    .bind(id.0)
+    .bind(reason)
+    .fetch_optional(pool)
+    .await?)
 }

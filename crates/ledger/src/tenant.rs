@@ -1,8 +1,10 @@
-//! `ledger tenant create|list|show`: provisioning Magento tenants by hand (ops and tests, until pairing).
+//! `ledger tenant create|list|show|pause|resume`: provisioning Magento tenants by hand (ops and tests,
+//! until pairing), and pausing a tenant's sync.
 use clap::Subcommand;
 use ledger_domain::TenantId;
 use ledger_magento::ApiKey;
 use ledger_store::{PgPool, tenants};
+use ledger_sync::operations;
 use secrecy::SecretString;
 use serde_json::json;
 
@@ -28,6 +30,21 @@ pub enum TenantCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Pause the tenant's sync: its events are still accepted and stored, and wait (parked
+    /// `tenant_paused`) until it is resumed.
+    Pause {
+        id: TenantId,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Resume a paused tenant: its waiting events run at once.
+    Resume {
+        id: TenantId,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub async fn run(db: &Database, cmd: TenantCommand) -> anyhow::Result<()> {
@@ -47,6 +64,27 @@ pub async fn run(db: &Database, cmd: TenantCommand) -> anyhow::Result<()> {
             }
         }
         TenantCommand::List { json } => print_list(&db.pool, json).await?,
+        TenantCommand::Pause { id, reason, json } => {
+            let tenant =
+                operations::pause(&db.pool, id, &reason).await.map_err(|e| anyhow::anyhow!("{e} ({})", e.code()))?;
+            if json {
+                println!(
+                    "{}",
+                    json!({ "tenant_id": id, "paused_at": tenant.paused_at, "paused_reason": tenant.paused_reason })
+                );
+            } else {
+                println!("tenant {id} paused: events are accepted and wait until `ledger tenant resume {id}`");
+            }
+        }
+        TenantCommand::Resume { id, json } => {
+            let (_, woken) =
+                operations::resume(&db.pool, id).await.map_err(|e| anyhow::anyhow!("{e} ({})", e.code()))?;
+            if json {
+                println!("{}", json!({ "tenant_id": id, "paused_at": null, "woken": woken }));
+            } else {
+                println!("tenant {id} resumed: {woken} waiting events run now");
+            }
+        }
         TenantCommand::Show { id, json } => {
             let tenant = tenants::get(&db.pool, id).await?.ok_or_else(|| anyhow::anyhow!("no tenant {id}"))?;
             if json {
@@ -61,6 +99,9 @@ pub async fn run(db: &Database, cmd: TenantCommand) -> anyhow::Result<()> {
                     tenant.magento_connection_status,
                     tenant.created_at
                 );
+                if let Some(at) = tenant.paused_at {
+                    println!("paused:    since {at}: {}", tenant.paused_reason.as_deref().unwrap_or(""));
+                }
             }
         }
     }
@@ -75,7 +116,8 @@ async fn print_list(pool: &PgPool, json: bool) -> anyhow::Result<()> {
     }
     println!("{:<36}  {:<8}  {:<13}  name", "tenant_id", "status", "magento");
     for t in all {
-        println!("{:<36}  {:<8}  {:<13}  {}", t.id, t.status, t.magento_connection_status, t.name);
+        let status = if t.paused_at.is_some() && t.is_active() { "paused" } else { t.status.as_str() };
+        println!("{:<36}  {:<8}  {:<13}  {}", t.id, status, t.magento_connection_status, t.name);
     }
     Ok(())
 }

@@ -58,6 +58,9 @@ impl SyncEngine {
         if !tenant.is_active() {
             return Err(RunFailure::new(ErrorClass::Auth, "the store is disconnected from the ledger"));
         }
+        if tenant.paused_at.is_some() {
+            return Err(parked(ParkReason::TenantPaused, "an operator paused this store's sync"));
+        }
         let binding = bindings::sage(&self.pool, event.tenant_id).await.map_err(store_failure)?;
         let binding = match binding {
             Some(b) if b.status == BindingStatus::Active => b,

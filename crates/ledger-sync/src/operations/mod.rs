@@ -1,6 +1,7 @@
 //! What operators do with event runs, shared by the API and the CLI: list with filters (keyset paged),
 //! show one run with its audit trail, requeue a failed, dead-lettered or discarded run as a new linked
-//! run, discard a run with a reason.
+//! run, discard a run with a reason; pause and resume a tenant's sync.
+mod pause;
 mod view;
 
 use std::collections::HashMap;
@@ -11,6 +12,7 @@ use ledger_store::operations::{self as store, Discarded, ListFilter, Requeued};
 use ledger_store::{PgPool, StoreError, audit, runs, tenants};
 use uuid::Uuid;
 
+pub use pause::{pause, resume};
 pub use view::{AttemptView, Diff, EventDetail, EventItem, EventPage, RunError};
 
 /// Items per page unless asked otherwise, and the most a page holds.

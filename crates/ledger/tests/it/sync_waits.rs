@@ -195,3 +195,42 @@ async fn an_answer_lost_after_sage_committed_does_not_duplicate_the_invoice() {
     assert_eq!(w.records("sales_invoices").await.len(), 1, "the retry got the committed invoice back");
     assert_eq!(w.sage_control(Method::GET, "/duplicates", None).await, json!([]));
 }
+
+/// `ledger tenant pause|resume` against the test app's database.
+fn tenant_cli(w: &World, args: &[&str]) -> serde_json::Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ledger"))
+        .arg("tenant")
+        .args(args)
+        .arg("--json")
+        .env_remove("DATABASE_URL")
+        .env("LEDGER_DATABASE__URL", &w.app.db.url)
+        .env("LEDGER_CRYPTO__KEYS__K1", secrecy::ExposeSecret::expose_secret(&ledger_store::Keyring::generate_key()))
+        .env("LEDGER_LOG__LEVEL", "warn")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "tenant {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_tenant_keeps_accepting_events_and_syncs_them_when_resumed() {
+    let w = World::start_with("Plus", quick()).await;
+    let tenant = w.tenant.to_string();
+    let paused = tenant_cli(&w, &["pause", &tenant, "--reason", "month-end close"]);
+    assert_eq!(paused["paused_reason"], "month-end close");
+
+    let inv = w.fire(json!({"action": "create_invoice", "paid": false})).await;
+    w.drain().await; // accepted (202) while paused
+    wait_for_state(&w, "parked while paused", |s| {
+        s.len() == 1 && s[0].1 == "pending" && s[0].2.as_deref() == Some("tenant_paused")
+    })
+    .await;
+    assert_eq!(w.states().await[0].3, 0, "no attempt spent");
+    assert!(w.records("sales_invoices").await.is_empty(), "nothing reached Sage while paused");
+
+    let resumed = tenant_cli(&w, &["resume", &tenant]);
+    assert_eq!(resumed["woken"], 1);
+    let rows = w.chips(1).await;
+    assert_eq!(chip(&rows, "invoice", inv["invoice_id"].as_u64().unwrap())["sync_status"], "synced");
+    assert_eq!(w.records("sales_invoices").await.len(), 1);
+}
