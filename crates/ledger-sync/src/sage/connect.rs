@@ -122,6 +122,13 @@ impl SageConnect {
         Self { pool, keyring, oauth, api: businesses::Api::new(api_base, http), redirect_uri, configured }
     }
 
+    /// Passes the calls made at connect (`/businesses`, each business, its financial settings) through
+    /// `gate`, the app-wide Sage budget.
+    pub fn with_gate(mut self, gate: Arc<dyn ledger_sage::CallGate>) -> Self {
+        self.api = self.api.with_gate(gate);
+        self
+    }
+
     async fn paired_tenant(&self, tenant: TenantId) -> Result<(), ConnectError> {
         match tenants::get(&self.pool, tenant).await? {
             None => Err(ConnectError::UnknownTenant),
