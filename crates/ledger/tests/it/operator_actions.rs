@@ -42,7 +42,7 @@ async fn a_requeued_dead_letter_runs_again_as_a_linked_run() {
     .await;
     let t = app.create_tenant("shop").await;
     let old = ingest(&app, &t, "invoice.created", 7).await;
-    eventually("the first run is dead-lettered", Duration::from_secs(30), || async {
+    eventually("the first run is dead-lettered", Duration::from_secs(60), || async {
         (state(&app, old).await == "dead_lettered").then_some(())
     })
     .await;
@@ -51,7 +51,7 @@ async fn a_requeued_dead_letter_runs_again_as_a_linked_run() {
     assert_eq!(status, 202, "{body}");
     let new: Uuid = body["sync_run_id"].as_str().unwrap().parse().unwrap();
     assert_ne!(new, old);
-    eventually("the new run is synced", Duration::from_secs(30), || async {
+    eventually("the new run is synced", Duration::from_secs(60), || async {
         (state(&app, new).await == "synced").then_some(())
     })
     .await;
