@@ -21,6 +21,8 @@ pub enum BenchCommand {
     Ingest(IngestArgs),
     /// Run the whole pipeline against in-process simulators and measure it (docs/BENCHMARKS.md).
     Sync(crate::bench_sync::SyncArgs),
+    /// Time the dashboard's event log for a tenant with many runs (docs/BENCHMARKS.md).
+    WebLog(crate::bench_web::WebLogArgs),
 }
 
 #[derive(Debug, Args)]
@@ -51,6 +53,7 @@ pub async fn run(config: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Ingest(args) => ingest(config, args).await,
         BenchCommand::Sync(args) => crate::bench_sync::run(config, args).await,
+        BenchCommand::WebLog(args) => crate::bench_web::run(config, args).await,
     }
 }
 

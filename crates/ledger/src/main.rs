@@ -1,12 +1,14 @@
 //! The `ledger` binary: CLI parsing, configuration, logging, and dispatch to the crates that do the work.
 mod bench;
 mod bench_sync;
+mod bench_web;
 mod config;
 mod database;
 mod demo;
 mod dev;
 mod events;
 mod keyfile;
+mod operator;
 mod outbound;
 mod sage;
 mod serve;
@@ -46,6 +48,11 @@ enum Command {
     Tenant {
         #[command(subcommand)]
         command: tenant::TenantCommand,
+    },
+    /// Dashboard operator accounts.
+    Operator {
+        #[command(subcommand)]
+        command: operator::OperatorCommand,
     },
     /// Look at event runs, requeue or discard them.
     Events {
@@ -131,6 +138,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenant { command } => {
             let db = database::Database::open(&config).await?;
             let result = tenant::run(&db, command).await;
+            db.close(false).await;
+            result
+        }
+        Command::Operator { command } => {
+            let db = database::Database::open(&config).await?;
+            let result = operator::run(&db, command).await;
             db.close(false).await;
             result
         }

@@ -1,4 +1,5 @@
-//! `ledger tenant create|list|show`: provisioning Magento tenants by hand (ops and tests, until pairing).
+//! `ledger tenant create|list|show|assign`: provisioning Magento tenants by hand (ops and tests), and
+//! giving one to a dashboard account.
 use clap::Subcommand;
 use ledger_domain::TenantId;
 use ledger_magento::ApiKey;
@@ -28,6 +29,12 @@ pub enum TenantCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Give a tenant to the dashboard account with this email (it then appears on their dashboard).
+    Assign {
+        id: TenantId,
+        #[arg(long)]
+        merchant: String,
+    },
 }
 
 pub async fn run(db: &Database, cmd: TenantCommand) -> anyhow::Result<()> {
@@ -47,6 +54,13 @@ pub async fn run(db: &Database, cmd: TenantCommand) -> anyhow::Result<()> {
             }
         }
         TenantCommand::List { json } => print_list(&db.pool, json).await?,
+        TenantCommand::Assign { id, merchant } => {
+            let account = ledger_store::accounts::find_by_email(&db.pool, merchant.trim())
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no dashboard account with email {}", merchant.trim()))?;
+            anyhow::ensure!(tenants::assign_merchant(&db.pool, id, account.id).await?, "no tenant {id}");
+            println!("tenant {id} now belongs to {}", account.email);
+        }
         TenantCommand::Show { id, json } => {
             let tenant = tenants::get(&db.pool, id).await?.ok_or_else(|| anyhow::anyhow!("no tenant {id}"))?;
             if json {
