@@ -24,16 +24,11 @@ pub struct TenantsQuery {
 
 fn sort_rows(rows: &mut [StoreRow], key: &str) {
     match key {
-        "pending" => rows.sort_by(|a, b| b.pending.cmp(&a.pending)),
+        "pending" => rows.sort_by_key(|r| std::cmp::Reverse(r.pending)),
         // Oldest waiting first; tenants with nothing waiting last.
-        "oldest" => rows.sort_by(|a, b| match (a.oldest_pending_at, b.oldest_pending_at) {
-            (Some(x), Some(y)) => x.cmp(&y),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (None, None) => std::cmp::Ordering::Equal,
-        }),
-        "failed" => rows.sort_by(|a, b| b.failed_24h.cmp(&a.failed_24h)),
-        "name" => rows.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase())),
+        "oldest" => rows.sort_by_key(|r| (r.oldest_pending_at.is_none(), r.oldest_pending_at)),
+        "failed" => rows.sort_by_key(|r| std::cmp::Reverse(r.failed_24h)),
+        "name" => rows.sort_by_key(|r| r.name.to_lowercase()),
         _ => {}
     }
 }
