@@ -58,7 +58,6 @@ pub fn stores_table(rows: &[StoreRow]) -> Markup {
     html! {
         div.table-wrap {
             table {
-                caption.muted { "Your stores" }
                 thead { tr {
                     th scope="col" { "Store" }
                     th scope="col" { "Magento" }

@@ -85,7 +85,7 @@ fn row(item: &EventItem) -> Markup {
     html! {
         tr {
             td { (time(item.received_at)) }
-            td { (item.event.as_str()) }
+            td.opt { (item.event.as_str()) }
             td {
                 @if let Some(inc) = &item.increment_id { (inc) br; }
                 span.muted { "#" (item.magento_entity_id) }
@@ -190,7 +190,7 @@ pub async fn log(
             table {
                 caption.muted { "Newest first. States update by themselves." }
                 thead { tr {
-                    th scope="col" { "Received" } th scope="col" { "Event" } th scope="col" { "Document" }
+                    th scope="col" { "Received" } th.opt scope="col" { "Event" } th scope="col" { "Document" }
                     th scope="col" { "State" } th.opt scope="col" { "Attempt" } th scope="col" { "Sage" }
                     th.opt scope="col" { "Last error" } th scope="col" { span.muted { "Open" } }
                 } }
@@ -336,7 +336,7 @@ fn detail_page(signed: &Signed, d: &EventDetail, discard_error: Option<&str>) ->
     let discardable = matches!(item.state, EventState::Pending | EventState::Failed | EventState::DeadLettered);
     let body = html! {
         p { a href={ "/stores/" (d.tenant_id) "/events" } { "← Events of this store" } }
-        dl {
+        dl.facts {
             dt { "State" } dd { (chip(item.state.as_str())) @if let Some(p) = item.parked_reason { " waiting: " (p.as_str().replace('_', " ")) } }
             dt { "Magento" } dd { (item.event.as_str()) " " (item.increment_id.as_deref().unwrap_or("")) " (#" (item.magento_entity_id) ")" }
             dt { "Received" } dd { (time(item.received_at)) }

@@ -11,6 +11,7 @@ mod events;
 mod layout;
 mod ops;
 mod password;
+mod policy;
 mod sage;
 mod session;
 
@@ -22,6 +23,7 @@ use axum::response::Redirect;
 use axum::routing::{get, post};
 use ledger_api::AppState;
 
+pub use embed::origin_of;
 pub use error::WebError;
 pub use session::token_hash;
 
@@ -80,6 +82,7 @@ pub fn router(app: AppState, config: WebConfig) -> Router {
         .route("/stores/{tenant_id}/sage/connect", post(sage::connect))
         .route("/stores/{tenant_id}/sage/business", post(sage::pick))
         .route("/stores/{tenant_id}/sage/disconnect", post(sage::disconnect))
+        .route("/stores/{tenant_id}/sage/policy", get(policy::page).post(policy::save))
         .route("/stores/{tenant_id}/events", get(events::log))
         .route("/stores/{tenant_id}/events/rows", get(events::rows))
         .route("/stores/{tenant_id}/events/retry", post(events::bulk_retry))

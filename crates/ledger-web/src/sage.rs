@@ -113,6 +113,7 @@ fn status_panel(tenant: TenantId, signed: &Signed, binding: Option<&Binding>, ch
                         "Connected to " strong { (b.business_name.as_deref().unwrap_or("your Sage business")) }
                         @if let Some(t) = b.tier { " on the " strong { (t.as_str()) } " plan" } "."
                     }
+                    p { a.button href={ "/stores/" (tenant) "/sage/policy" } { "Edit the sync policy" } }
                     @if let Some(t) = b.tier { h2 { "What your plan allows" } (tier_text(Capabilities::of(t))) }
                 }
             }

@@ -5,5 +5,6 @@ mod embed;
 mod events;
 mod isolation;
 mod pairing;
+mod policy;
 mod sage;
 mod support;

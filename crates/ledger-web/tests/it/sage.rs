@@ -19,7 +19,7 @@ fn attr(html: &str, tag: &str, name: &str) -> String {
 
 /// Answers sage-sim's consent page like a person pressing "approve"; returns where Sage sends the
 /// browser back (the ledger's callback).
-async fn approve(sim: &sage_sim::RunningSim, authorize_url: &str) -> String {
+pub async fn approve(sim: &sage_sim::RunningSim, authorize_url: &str) -> String {
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let page = http.get(authorize_url).send().await.unwrap();
     assert_eq!(page.status(), 200, "the consent page");

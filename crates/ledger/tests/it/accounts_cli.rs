@@ -1,6 +1,6 @@
-//! `ledger operator create` and `ledger tenant assign` as real processes on the test database: a
-//! one-time argon2id password that must be changed, a refused duplicate, and a tenant given to an
-//! account by email.
+//! `ledger operator create`, `ledger tenant assign` and `ledger tenant embed-origin` as real processes on
+//! the test database: a one-time argon2id password that must be changed, a refused duplicate, a tenant
+//! given to an account by email, and the origin allowed to frame its embedded log.
 use std::process::{Command, Output};
 
 use ledger_store::Keyring;
@@ -54,4 +54,13 @@ async fn operators_are_created_with_a_one_time_password_and_tenants_assigned_by_
         .unwrap();
     let account: uuid::Uuid = sqlx::query_scalar("SELECT id FROM accounts").fetch_one(&app.db.pool).await.unwrap();
     assert_eq!(owner, Some(account));
+
+    let refused = ledger(&app, &["tenant", "embed-origin", &tenant, "--origin", "https://admin.shop.example/path"]);
+    assert!(!refused.status.success(), "an origin has no path");
+    let set = ledger(&app, &["tenant", "embed-origin", &tenant, "--origin", "https://admin.shop.example"]);
+    assert!(set.status.success(), "{}", String::from_utf8_lossy(&set.stderr));
+    let origin = ledger_store::tenants::embed_origin(&app.db.pool, t.id).await.unwrap();
+    assert_eq!(origin.as_deref(), Some("https://admin.shop.example"));
+    assert!(ledger(&app, &["tenant", "embed-origin", &tenant]).status.success());
+    assert_eq!(ledger_store::tenants::embed_origin(&app.db.pool, t.id).await.unwrap(), None);
 }
