@@ -13,6 +13,7 @@ pub mod events;
 pub mod health;
 pub mod oauth_states;
 pub mod operations;
+pub mod resets;
 pub mod runs;
 pub mod synthetic;
 pub mod tenants;

@@ -23,7 +23,7 @@ fn safe_next(next: Option<&str>) -> &str {
 }
 
 /// The double-submit token of the signed-out forms, and the cookie to set when the browser has none.
-fn form_token(state: &WebState, headers: &HeaderMap) -> (String, Option<axum::http::HeaderValue>) {
+pub(crate) fn form_token(state: &WebState, headers: &HeaderMap) -> (String, Option<axum::http::HeaderValue>) {
     match cookie(headers, FORM_COOKIE) {
         Some(t) => (t, None),
         None => {
@@ -34,7 +34,7 @@ fn form_token(state: &WebState, headers: &HeaderMap) -> (String, Option<axum::ht
     }
 }
 
-fn respond(status: StatusCode, set: Option<axum::http::HeaderValue>, markup: Markup) -> Response {
+pub(crate) fn respond(status: StatusCode, set: Option<axum::http::HeaderValue>, markup: Markup) -> Response {
     let mut r = layout::html(markup);
     *r.status_mut() = status;
     if let Some(c) = set {
@@ -102,6 +102,7 @@ fn credentials_page(title: &str, action: &str, view: &FormView<'_>, new_password
                 p { "Already have an account? " a href="/signin" { "Sign in" } }
             } @else {
                 p { "New to Ledger? " a href="/signup" { "Create an account" } }
+                p { a href="/password/forgot" { "Forgot your password?" } }
             }
         },
     )

@@ -12,6 +12,7 @@ mod layout;
 mod ops;
 mod password;
 mod policy;
+mod reset;
 mod sage;
 mod session;
 
@@ -76,6 +77,8 @@ pub fn router(app: AppState, config: WebConfig) -> Router {
         .route("/signin", get(auth::signin_page).post(auth::signin))
         .route("/signout", post(auth::signout))
         .route("/account/password", get(auth::password_page).post(auth::change_password))
+        .route("/password/forgot", get(reset::forgot_page).post(reset::forgot))
+        .route("/password/reset", get(reset::reset_page).post(reset::reset))
         .route("/dashboard", get(dashboard::page))
         .route("/dashboard/stores", post(dashboard::add_store))
         .route("/stores/{tenant_id}/sage", get(sage::page))

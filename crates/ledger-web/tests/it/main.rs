@@ -6,5 +6,6 @@ mod events;
 mod isolation;
 mod pairing;
 mod policy;
+mod reset;
 mod sage;
 mod support;
