@@ -1,11 +1,12 @@
 //! The Sage connect routes: operators start a connect, list and pick the business, disconnect and read
 //! the binding under `/api/v1/tenants/{tenant_id}/sage/…`; Sage redirects the merchant's browser to
-//! `/oauth/sage/callback`, answered as a short page (browsers) or JSON.
+//! `/oauth/sage/callback`, answered as a short page (browsers) or JSON; a connect started from the
+//! dashboard completes only in the browser session that started it, and returns there.
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use ledger_domain::{SageBusinessId, TenantId};
@@ -13,6 +14,7 @@ use ledger_store::bindings::{Binding, BusinessChoice};
 use ledger_sync::sage::connect::{CallbackParams, ConnectError, Connected, SageConnect};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 use crate::operator::Operator;
 use crate::{ApiError, AppState};
@@ -36,6 +38,7 @@ fn status_of(e: &ConnectError) -> StatusCode {
             StatusCode::BAD_REQUEST
         }
         ConnectError::StateUsed => StatusCode::CONFLICT,
+        ConnectError::StateNotYours => StatusCode::FORBIDDEN,
         ConnectError::StateExpired => StatusCode::GONE,
         ConnectError::Sage(_) => StatusCode::BAD_GATEWAY,
         ConnectError::NotConfigured => StatusCode::SERVICE_UNAVAILABLE,
@@ -105,7 +108,12 @@ pub async fn callback(
         Err(e) => return e.into_response(),
     };
     let html = wants_html(&headers);
-    match sage.complete(&params).await {
+    let session = session_hash(&headers);
+    match sage.complete_from(&params, session.as_deref()).await {
+        // Started from the dashboard: back to the store's Sage page (the business picker when needed).
+        Ok(done) if done.from_dashboard => {
+            Redirect::to(&format!("/stores/{}/sage", done.binding.tenant_id)).into_response()
+        }
         Ok(done) if html => page(StatusCode::OK, "Sage is connected", &success_text(&done)),
         Ok(done) => {
             let mut body = binding_view(&done.binding);
@@ -118,6 +126,23 @@ pub async fn callback(
         Err(e) if html => page(status_of(&e), "Sage was not connected", &e.to_string()),
         Err(e) => problem(e),
     }
+}
+
+/// The dashboard's session cookie (set by `ledger-web`): a connect started there is bound to it.
+pub const SESSION_COOKIE: &str = "ledger_session";
+
+/// The SHA-256 of the dashboard session token the request carries, if any.
+pub fn session_hash(headers: &HeaderMap) -> Option<Vec<u8>> {
+    let token = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())?;
+    Some(Sha256::digest(token.as_bytes()).to_vec())
 }
 
 fn success_text(done: &Connected) -> String {

@@ -1,8 +1,10 @@
 //! Postgres persistence for the ledger: one module per aggregate, plus the keyring and migrations.
 //! Every function that touches tenant data takes the tenant id.
+pub mod accounts;
 pub mod audit;
 pub mod bindings;
 pub mod callbacks;
+pub mod console;
 pub mod credentials;
 pub mod crypto;
 pub mod db;
@@ -11,8 +13,10 @@ pub mod events;
 pub mod health;
 pub mod oauth_states;
 pub mod operations;
+pub mod resets;
 pub mod rotation;
 pub mod runs;
+pub mod synthetic;
 pub mod tenants;
 pub mod xrefs;
 

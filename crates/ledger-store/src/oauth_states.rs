@@ -1,5 +1,6 @@
-//! Connect flows in progress: the OAuth `state` (stored as its SHA-256 only), bound to a tenant, with its
-//! PKCE verifier encrypted; single use (consumed atomically) and short-lived.
+//! Connect flows in progress: the OAuth `state` (stored as its SHA-256 only), bound to a tenant (and, when
+//! started from the dashboard, to the merchant's session), with its PKCE verifier encrypted; single use
+//! (consumed atomically) and short-lived.
 use std::time::Duration;
 
 use ledger_domain::TenantId;
@@ -32,6 +33,8 @@ pub struct NewState<'a> {
     pub redirect_uri: &'a str,
     /// Expiry from now (database time).
     pub ttl: Duration,
+    /// The SHA-256 of the dashboard session that started the flow; the callback must come with it.
+    pub session_hash: Option<&'a [u8]>,
 }
 
 /// Records a new flow.
@@ -41,8 +44,9 @@ pub async fn insert(pool: &PgPool, keyring: &Keyring, new: &NewState<'_>) -> Res
     // Flows abandoned long ago go at the same time; a day keeps replays of recent ones recognisable.
     sqlx::query("DELETE FROM oauth_states WHERE expires_at < now() - interval '1 day'").execute(pool).await?;
     sqlx::query(
-        "INSERT INTO oauth_states (state_hash, tenant_id, provider, pkce_verifier_enc, redirect_uri, expires_at)
-         VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))",
+        "INSERT INTO oauth_states (state_hash, tenant_id, provider, pkce_verifier_enc, redirect_uri, expires_at,
+                                   session_hash)
+         VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6), $7)",
     )
     .bind(&state_hash)
     .bind(new.tenant.0)
@@ -50,6 +54,7 @@ pub async fn insert(pool: &PgPool, keyring: &Keyring, new: &NewState<'_>) -> Res
     .bind(enc)
     .bind(new.redirect_uri)
     .bind(new.ttl.as_secs_f64())
+    .bind(new.session_hash)
     .execute(pool)
     .await
     .map_err(|e| crate::error::on_constraint(e, "oauth_states_pkey", StoreError::Conflict("state already in use")))?;
@@ -63,6 +68,8 @@ pub struct ConsumedState {
     pub provider: String,
     pub pkce_verifier: SecretString,
     pub redirect_uri: String,
+    /// The dashboard session the flow is bound to, if it was started from the dashboard.
+    pub session_hash: Option<Vec<u8>>,
 }
 
 /// The outcome of presenting a `state`.
@@ -83,6 +90,7 @@ struct Row {
     provider: String,
     pkce_verifier_enc: Vec<u8>,
     redirect_uri: String,
+    session_hash: Option<Vec<u8>>,
 }
 
 /// Uses `state` up: one statement marks it used only if unused and unexpired, so of two concurrent
@@ -92,7 +100,7 @@ pub async fn consume(pool: &PgPool, keyring: &Keyring, state: &str) -> Result<Co
     let row = sqlx::query_as::<_, Row>(
         "UPDATE oauth_states SET used_at = now()
           WHERE state_hash = $1 AND used_at IS NULL AND expires_at > now()
-      RETURNING tenant_id, provider, pkce_verifier_enc, redirect_uri",
+      RETURNING tenant_id, provider, pkce_verifier_enc, redirect_uri, session_hash",
     )
     .bind(&state_hash)
     .fetch_optional(pool)
@@ -105,6 +113,7 @@ pub async fn consume(pool: &PgPool, keyring: &Keyring, state: &str) -> Result<Co
             provider: r.provider,
             pkce_verifier: SecretString::from(verifier),
             redirect_uri: r.redirect_uri,
+            session_hash: r.session_hash,
         }));
     }
     let seen: Option<(bool,)> = sqlx::query_as("SELECT used_at IS NOT NULL FROM oauth_states WHERE state_hash = $1")

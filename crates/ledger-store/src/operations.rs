@@ -82,6 +82,11 @@ pub async fn list(pool: &PgPool, tenant: TenantId, filter: &ListFilter) -> Resul
             AND ($6::timestamptz IS NULL OR e.received_at >= $6)
             AND ($7::timestamptz IS NULL OR e.received_at < $7)
             AND ($8::timestamptz IS NULL OR (e.received_at, e.id) < ($8, $9))
+            -- What the search can match, in indexable terms (migration 20261205100002); the outer
+            -- condition decides, with the snapshot's increment id for runs whose payload has none.
+            AND ($4::text IS NULL OR e.magento_entity_id = $5
+                 OR lower(e.payload->'payload'->>'increment_id') = lower($4)
+                 OR (e.payload->'payload'->>'increment_id') IS NULL)
          ) x
           WHERE $4::text IS NULL OR x.magento_entity_id = $5 OR lower(x.increment_id) = lower($4)
           ORDER BY x.received_at DESC, x.id DESC

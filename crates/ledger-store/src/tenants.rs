@@ -341,3 +341,61 @@ pub async fn set_paused(pool: &PgPool, id: TenantId, reason: Option<&str>) -> Re
     .fetch_optional(pool)
     .await?)
 }
+
+/// The tenants (stores) owned by the dashboard account `merchant`, oldest first.
+pub async fn list_for_merchant(pool: &PgPool, merchant: Uuid) -> Result<Vec<Tenant>, StoreError> {
+    Ok(sqlx::query_as::<_, Tenant>(concat!(
+        "SELECT ",
+        tenant_columns!(),
+        " FROM tenants WHERE merchant_id = $1 ORDER BY created_at, id"
+    ))
+    .bind(merchant)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The dashboard account owning `id`, if any (`None` also for an unknown tenant).
+pub async fn merchant_of(pool: &PgPool, id: TenantId) -> Result<Option<Uuid>, StoreError> {
+    Ok(sqlx::query_scalar::<_, Option<Uuid>>("SELECT merchant_id FROM tenants WHERE id = $1")
+        .bind(id.0)
+        .fetch_optional(pool)
+        .await?
+        .flatten())
+}
+
+/// Gives tenant `id` to the dashboard account `merchant`; false when no such tenant.
+pub async fn assign_merchant(pool: &PgPool, id: TenantId, merchant: Uuid) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE tenants SET merchant_id = $2 WHERE id = $1")
+        .bind(id.0)
+        .bind(merchant)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Gives tenant `id` to `merchant` unless another account owns it; true when `merchant` owns it after.
+pub async fn claim_for_merchant(pool: &PgPool, id: TenantId, merchant: Uuid) -> Result<bool, StoreError> {
+    let done =
+        sqlx::query("UPDATE tenants SET merchant_id = $2 WHERE id = $1 AND (merchant_id IS NULL OR merchant_id = $2)")
+            .bind(id.0)
+            .bind(merchant)
+            .execute(pool)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The origin allowed to frame the tenant's embedded log, when one is set (see [`set_embed_origin`]).
+pub async fn embed_origin(pool: &PgPool, id: TenantId) -> Result<Option<String>, StoreError> {
+    Ok(sqlx::query_scalar::<_, Option<String>>("SELECT embed_origin FROM tenants WHERE id = $1")
+        .bind(id.0)
+        .fetch_optional(pool)
+        .await?
+        .flatten())
+}
+
+/// Sets (or, with `None`, clears) the origin allowed to frame the tenant's embedded log.
+pub async fn set_embed_origin(pool: &PgPool, id: TenantId, origin: Option<&str>) -> Result<bool, StoreError> {
+    let done =
+        sqlx::query("UPDATE tenants SET embed_origin = $2 WHERE id = $1").bind(id.0).bind(origin).execute(pool).await?;
+    Ok(done.rows_affected() == 1)
+}

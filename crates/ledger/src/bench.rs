@@ -23,6 +23,8 @@ pub enum BenchCommand {
     Sync(crate::bench_sync::SyncArgs),
     /// Concurrent authorised Sage calls for one binding through the token custody (refresh contention).
     SageRefresh(crate::bench_refresh::RefreshArgs),
+    /// Time the dashboard's event log for a tenant with many runs (docs/BENCHMARKS.md).
+    WebLog(crate::bench_web::WebLogArgs),
 }
 
 #[derive(Debug, Args)]
@@ -54,6 +56,7 @@ pub async fn run(config: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Ingest(args) => ingest(config, args).await,
         BenchCommand::Sync(args) => crate::bench_sync::run(config, args).await,
         BenchCommand::SageRefresh(args) => crate::bench_refresh::run(config, args).await,
+        BenchCommand::WebLog(args) => crate::bench_web::run(config, args).await,
     }
 }
 

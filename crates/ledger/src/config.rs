@@ -25,6 +25,7 @@ pub struct Config {
     pub sage: Sage,
     pub crypto: Crypto,
     pub admin: Admin,
+    pub web: Web,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -119,6 +120,19 @@ pub struct Admin {
     pub tokens: Vec<SecretString>,
 }
 
+/// The merchant dashboard and operator console (`ledger-web`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Web {
+    /// Mark the session cookie `Secure`; turn off only for plain-http development.
+    pub secure_cookies: bool,
+    pub session_ttl_hours: u64,
+    /// Failed sign-ins tolerated per email and per client address within the window.
+    pub signin_window_secs: u64,
+    pub signin_max_per_account: i64,
+    pub signin_max_per_ip: i64,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{}", describe(.0))]
@@ -179,6 +193,10 @@ impl Config {
         positive("ingest.max_body_bytes", self.ingest.max_body_bytes as u64)?;
         positive("ingest.max_in_flight", self.ingest.max_in_flight as u64)?;
         positive("database.max_connections", u64::from(self.database.max_connections))?;
+        positive("web.session_ttl_hours", self.web.session_ttl_hours)?;
+        positive("web.signin_window_secs", self.web.signin_window_secs)?;
+        positive("web.signin_max_per_account", self.web.signin_max_per_account.max(0) as u64)?;
+        positive("web.signin_max_per_ip", self.web.signin_max_per_ip.max(0) as u64)?;
         if self.ingest.jwt_skew_secs > 60 {
             return Err(ConfigError::Invalid { key: "ingest.jwt_skew_secs", message: "at most 60 seconds".into() });
         }

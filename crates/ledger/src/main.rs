@@ -2,6 +2,7 @@
 mod bench;
 mod bench_refresh;
 mod bench_sync;
+mod bench_web;
 mod config;
 mod database;
 mod demo;
@@ -9,6 +10,7 @@ mod dev;
 mod events;
 mod keyfile;
 mod keys;
+mod operator;
 mod outbound;
 mod sage;
 mod serve;
@@ -48,6 +50,11 @@ enum Command {
     Tenant {
         #[command(subcommand)]
         command: tenant::TenantCommand,
+    },
+    /// Dashboard operator accounts.
+    Operator {
+        #[command(subcommand)]
+        command: operator::OperatorCommand,
     },
     /// Look at event runs, requeue or discard them.
     Events {
@@ -138,6 +145,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenant { command } => {
             let db = database::Database::open(&config).await?;
             let result = tenant::run(&db, command).await;
+            db.close(false).await;
+            result
+        }
+        Command::Operator { command } => {
+            let db = database::Database::open(&config).await?;
+            let result = operator::run(&db, command).await;
             db.close(false).await;
             result
         }

@@ -39,6 +39,20 @@ pub fn api_config(config: &Config) -> anyhow::Result<ApiConfig> {
     })
 }
 
+/// The dashboard's settings from `[web]`; plain-http simulators (`dev.simulators`) cannot keep a
+/// `Secure` cookie, so they turn it off.
+pub fn web_config(config: &Config) -> ledger_web::WebConfig {
+    ledger_web::WebConfig {
+        secure_cookies: config.web.secure_cookies && !config.dev.simulators,
+        session_ttl: Duration::from_secs(config.web.session_ttl_hours * 3600),
+        throttle: ledger_web::Throttle {
+            window: Duration::from_secs(config.web.signin_window_secs),
+            per_account: config.web.signin_max_per_account,
+            per_ip: config.web.signin_max_per_ip,
+        },
+    }
+}
+
 pub async fn run(mut config: Config, role: Role) -> anyhow::Result<()> {
     let simulators = if config.dev.simulators { Some(DevSimulators::start(&mut config).await?) } else { None };
     tracing::info!(authorize = %config.sage.authorize_url, token = %config.sage.token_url, api = %config.sage.api_base,
@@ -95,7 +109,7 @@ pub async fn serve_until(
     let state = state.with_sage(Arc::new(sage)).with_engine(engine.clone());
     let app = match role {
         Role::Worker => ledger_api::router::health_router(state),
-        Role::All | Role::Api => ledger_api::router(state),
+        Role::All | Role::Api => ledger_api::router(state.clone()).merge(ledger_web::router(state, web_config(config))),
     };
     let listener = tokio::net::TcpListener::bind(config.server.bind)
         .await
@@ -120,6 +134,8 @@ pub async fn serve_until(
     });
 
     let stop = shutdown.clone();
+    // The peer address feeds the dashboard's per-address sign-in throttle.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await });
     let served = server.await;
     shutdown.cancel();

@@ -1,5 +1,6 @@
-//! `ledger tenant create|list|show|pause|resume`: provisioning Magento tenants by hand (ops and tests,
-//! until pairing), and pausing a tenant's sync.
+//! `ledger tenant create|list|show|pause|resume|assign|embed-origin`: provisioning Magento tenants by
+//! hand (ops and tests), pausing a tenant's sync, giving one to a dashboard account, and the origin
+//! allowed to frame its embedded log.
 use clap::Subcommand;
 use ledger_domain::TenantId;
 use ledger_magento::ApiKey;
@@ -45,6 +46,19 @@ pub enum TenantCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Give a tenant to the dashboard account with this email (it then appears on their dashboard).
+    Assign {
+        id: TenantId,
+        #[arg(long)]
+        merchant: String,
+    },
+    /// Set the origin allowed to frame the tenant's /embed log (the Magento admin's, e.g.
+    /// https://admin.shop.example); without --origin, go back to the paired store URL's origin.
+    EmbedOrigin {
+        id: TenantId,
+        #[arg(long)]
+        origin: Option<String>,
+    },
 }
 
 pub async fn run(db: &Database, cmd: TenantCommand) -> anyhow::Result<()> {
@@ -83,6 +97,28 @@ pub async fn run(db: &Database, cmd: TenantCommand) -> anyhow::Result<()> {
                 println!("{}", json!({ "tenant_id": id, "paused_at": null, "woken": woken }));
             } else {
                 println!("tenant {id} resumed: {woken} waiting events run now");
+            }
+        }
+        TenantCommand::Assign { id, merchant } => {
+            let account = ledger_store::accounts::find_by_email(&db.pool, merchant.trim())
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no dashboard account with email {}", merchant.trim()))?;
+            anyhow::ensure!(tenants::assign_merchant(&db.pool, id, account.id).await?, "no tenant {id}");
+            println!("tenant {id} now belongs to {}", account.email);
+        }
+        TenantCommand::EmbedOrigin { id, origin } => {
+            let origin = match origin.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(raw) => {
+                    Some(ledger_web::origin_of(raw).filter(|o| o == raw.trim_end_matches('/')).ok_or_else(|| {
+                        anyhow::anyhow!("--origin must be scheme://host[:port], e.g. https://admin.shop.example")
+                    })?)
+                }
+            };
+            anyhow::ensure!(tenants::set_embed_origin(&db.pool, id, origin.as_deref()).await?, "no tenant {id}");
+            match origin {
+                Some(o) => println!("tenant {id}: /embed may be framed by {o}"),
+                None => println!("tenant {id}: /embed may be framed by the paired store URL's origin"),
             }
         }
         TenantCommand::Show { id, json } => {

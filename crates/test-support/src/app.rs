@@ -42,7 +42,12 @@ pub struct TestAppOptions {
     pub sage: Option<String>,
     /// Run the real sync engine (against `sage`) instead of `processor`.
     pub engine: bool,
+    /// More routes served beside the API (the dashboard: `ledger_web::router`), built from the state.
+    pub extra_routes: Option<ExtraRoutes>,
 }
+
+/// Builds routes to merge into the API's router from its state.
+pub type ExtraRoutes = Arc<dyn Fn(AppState) -> axum::Router + Send + Sync>;
 
 impl Default for TestAppOptions {
     fn default() -> Self {
@@ -67,6 +72,7 @@ impl Default for TestAppOptions {
             outbound_timeout: Duration::from_secs(5),
             sage: None,
             engine: false,
+            extra_routes: None,
         }
     }
 }
@@ -162,7 +168,11 @@ impl TestApp {
         if let Some(engine) = &engine {
             state = state.with_engine(Arc::new(engine.clone()));
         }
-        let app = ledger_api::router(state.clone());
+        let mut app = ledger_api::router(state.clone());
+        if let Some(extra) = &opts.extra_routes {
+            app = app.merge(extra(state.clone()));
+        }
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let stop = shutdown.clone();
         let mut tasks = vec![tokio::spawn(async move {
             let _ = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;

@@ -4,7 +4,7 @@ mod app;
 mod db;
 mod scripted;
 
-pub use app::{OPERATOR_TOKEN, TestApp, TestAppOptions, TestTenant, envelope};
+pub use app::{ExtraRoutes, OPERATOR_TOKEN, TestApp, TestAppOptions, TestTenant, envelope};
 pub use db::TestDb;
 pub use scripted::Scripted;
 

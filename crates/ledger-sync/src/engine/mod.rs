@@ -3,6 +3,7 @@
 //! store, maps it under the binding's policy, writes to Sage exactly once (cross-references, derived
 //! idempotency ids, lookups by reference) and keeps the snapshot and every Sage call for the audit.
 mod catalog;
+mod choices;
 mod contacts;
 mod credit_notes;
 mod demo;
@@ -25,6 +26,7 @@ use failure::store_failure;
 use refdata::RefCache;
 use run::Run;
 
+pub use choices::{Choice, PolicyChoices};
 pub use demo::DemoPolicyError;
 pub use policy::PolicyError;
 

@@ -63,7 +63,7 @@ impl SyncEngine {
         Ok(canonical)
     }
 
-    fn business_client(&self, binding: &Binding) -> Result<SageBusiness, PolicyError> {
+    pub(super) fn business_client(&self, binding: &Binding) -> Result<SageBusiness, PolicyError> {
         match (&binding.business_id, binding.status) {
             (Some(business), BindingStatus::Active) => Ok(SageClient::new(
                 self.sage.clone(),

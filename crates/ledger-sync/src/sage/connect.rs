@@ -32,6 +32,9 @@ pub enum ConnectError {
     StateUsed,
     #[error("this connect link expired (they last 10 minutes); start the connection again")]
     StateExpired,
+    /// The flow was started from a dashboard session and the callback came without it.
+    #[error("this connect link was started in another browser session; sign in and start the connection again")]
+    StateNotYours,
     #[error("Sage refused the authorization code (single use, valid 60 seconds): {0}; start the connection again")]
     CodeRejected(String),
     #[error("Sage could not be reached or answered unexpectedly: {0}")]
@@ -58,6 +61,7 @@ impl ConnectError {
             Self::StateUnknown => "state_unknown",
             Self::StateUsed => "state_used",
             Self::StateExpired => "state_expired",
+            Self::StateNotYours => "state_session_mismatch",
             Self::CodeRejected(_) => "code_rejected",
             Self::Sage(_) => "sage_unavailable",
             Self::NotConnected => "not_connected",
@@ -89,6 +93,8 @@ pub struct CallbackParams {
 #[derive(Debug)]
 pub struct Connected {
     pub binding: Binding,
+    /// The flow was started from a dashboard session (the callback may send the merchant back there).
+    pub from_dashboard: bool,
     /// Every business the user can reach; the binding is `active` when one was chosen.
     pub businesses: Vec<BusinessChoice>,
 }
@@ -140,6 +146,12 @@ impl SageConnect {
     /// Starts a connect: a fresh `state` and PKCE pair, stored for 10 minutes; the URL to send the
     /// merchant to.
     pub async fn start(&self, tenant: TenantId) -> Result<Url, ConnectError> {
+        self.start_bound(tenant, None).await
+    }
+
+    /// [`Self::start`] for a dashboard session: the callback completes the flow only when it comes with
+    /// the session whose token hashes to `session_hash`.
+    pub async fn start_bound(&self, tenant: TenantId, session_hash: Option<&[u8]>) -> Result<Url, ConnectError> {
         if !self.configured {
             return Err(ConnectError::NotConfigured);
         }
@@ -153,6 +165,7 @@ impl SageConnect {
             pkce_verifier: &verifier,
             redirect_uri: &self.redirect_uri,
             ttl: oauth_states::STATE_TTL,
+            session_hash,
         };
         oauth_states::insert(&self.pool, &self.keyring, &flow).await?;
         tracing::info!(tenant_id = %tenant, "Sage connect started");
@@ -162,6 +175,17 @@ impl SageConnect {
     /// Completes a connect from Sage's redirect: uses the state up, exchanges the code at once (it dies in
     /// 60 s), stores the tokens, lists the businesses and binds one when the choice is clear.
     pub async fn complete(&self, params: &CallbackParams) -> Result<Connected, ConnectError> {
+        self.complete_from(params, None).await
+    }
+
+    /// [`Self::complete`] for a browser presenting the dashboard session whose token hashes to
+    /// `session_hash`: a flow bound to a session completes only with that session. The state is used up
+    /// either way, so a link taken to another browser cannot be tried again.
+    pub async fn complete_from(
+        &self,
+        params: &CallbackParams,
+        session_hash: Option<&[u8]>,
+    ) -> Result<Connected, ConnectError> {
         let state = params.state.as_deref().filter(|s| !s.is_empty()).ok_or(ConnectError::StateUnknown)?;
         let consumed = match oauth_states::consume(&self.pool, &self.keyring, state).await? {
             Consumed::Valid(c) => c,
@@ -170,6 +194,13 @@ impl SageConnect {
             Consumed::Expired => return Err(ConnectError::StateExpired),
         };
         let tenant = consumed.tenant;
+        let from_dashboard = consumed.session_hash.is_some();
+        if let Some(bound) = &consumed.session_hash
+            && session_hash != Some(bound.as_slice())
+        {
+            tracing::warn!(tenant_id = %tenant, "Sage callback without the session that started the connect");
+            return Err(ConnectError::StateNotYours);
+        }
         if let Some(error) = &params.error {
             let class = OAuthError::from_authorize_error(error, params.error_description.as_deref());
             tracing::info!(tenant_id = %tenant, error, class = %class, "Sage connect not authorised");
@@ -192,7 +223,9 @@ impl SageConnect {
             binding
         };
         let list = self.api.businesses(&tokens.access_token, params.country.as_deref()).await?;
-        self.settle(tenant, binding, list).await
+        let mut done = self.settle(tenant, binding, list).await?;
+        done.from_dashboard = from_dashboard;
+        Ok(done)
     }
 
     /// Records the businesses offered and binds one: the one bound before (a reconnect), else the only one.
@@ -228,7 +261,7 @@ impl SageConnect {
         if binding.status == BindingStatus::Active {
             self.wake_parked(tenant).await;
         }
-        Ok(Connected { binding, businesses: list })
+        Ok(Connected { binding, businesses: list, from_dashboard: false })
     }
 
     /// The businesses offered at the tenant's last connect; `NotConnected` when it has no live connection.

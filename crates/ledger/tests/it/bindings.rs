@@ -11,7 +11,15 @@ use serde_json::Value;
 use test_support::TestApp;
 
 fn flow<'a>(tenant: TenantId, state: &'a SecretString, verifier: &'a SecretString, ttl: Duration) -> NewState<'a> {
-    NewState { tenant, provider: bindings::SAGE, state, pkce_verifier: verifier, redirect_uri: "http://x/cb", ttl }
+    NewState {
+        tenant,
+        provider: bindings::SAGE,
+        state,
+        pkce_verifier: verifier,
+        redirect_uri: "http://x/cb",
+        ttl,
+        session_hash: None,
+    }
 }
 
 fn choice(id: &str, tier: Option<Tier>, active: bool) -> BusinessChoice {

@@ -1,4 +1,5 @@
 //! End-to-end tests of the ledger over real HTTP and a real Postgres (one binary, modules inside).
+mod accounts_cli;
 mod bindings;
 mod callbacks;
 mod canonical;

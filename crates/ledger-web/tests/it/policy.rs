@@ -1,0 +1,154 @@
+//! The sync policy editor against magento-sim and sage-sim (Plus business): the store's payment
+//! methods on the left, Sage's choices in the selects, an id the business lacks refused beside its
+//! field (422, nothing saved), a good policy saved and the fields the form does not own kept.
+use std::sync::Arc;
+
+use magento_sim::SimConfig;
+use serde_json::Value;
+use test_support::{TestApp, TestAppOptions};
+
+use crate::sage::approve;
+use crate::support::{Browser, web_config};
+
+/// The first non-empty option value of the select named `name`.
+fn first_option(html: &str, name: &str) -> String {
+    let start = html.find(&format!(r#"<select id="{name}" name="{name}""#)).unwrap_or_else(|| panic!("select {name}"));
+    let select = &html[start..start + html[start..].find("</select>").unwrap()];
+    select.split(r#"<option value=""#).skip(2).map(|o| o[..o.find('"').unwrap()].to_owned()).next().expect("an option")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_policy_form_offers_sage_choices_and_refuses_unknown_ids_beside_the_field() {
+    let sage = sage_sim::spawn(sage_sim::SimConfig::default(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let store = magento_sim::spawn(SimConfig { cron: false, ..SimConfig::default() }, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let app = TestApp::spawn_with(TestAppOptions {
+        sage: Some(sage.base_url()),
+        engine: true,
+        extra_routes: Some(Arc::new(|state| ledger_web::router(state, web_config()))),
+        ..TestAppOptions::default()
+    })
+    .await;
+    let (ann, ann_id) = Browser::merchant(&app, "ann@shop.example").await;
+    let code: Value = reqwest::Client::new()
+        .post(format!("{}/_sim/pairing-code", store.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let code = code["pairing_code"].as_str().unwrap();
+    let paired = ann
+        .submit("/dashboard", "/dashboard/stores", &[("pairing_code", code), ("magento_base_url", &store.base_url())])
+        .await;
+    assert_eq!(paired.status, 200, "{}", paired.body);
+    let tenant = ledger_store::tenants::list_for_merchant(&app.db.pool, ann_id).await.unwrap()[0].id;
+    let sage_page = format!("/stores/{tenant}/sage");
+    let policy_page = format!("{sage_page}/policy");
+    assert!(
+        ann.get(&policy_page).await.body.contains("the tenant has no Sage binding"),
+        "no policy before Sage is bound"
+    );
+
+    let start = ann.submit(&sage_page, &format!("{sage_page}/connect"), &[]).await;
+    let back = approve(&sage, &start.location.unwrap()).await;
+    assert_eq!(ann.get(&back).await.status, 303);
+    let picker = ann.get(&sage_page).await.body;
+    let plus = picker
+        .split(r#"name="business_id""#)
+        .skip(1)
+        .find(|i| i[..i.find("</label>").unwrap()].contains("plus"))
+        .map(|i| {
+            let from = i.find(r#"value=""#).unwrap() + 7;
+            i[from..from + i[from..].find('"').unwrap()].to_owned()
+        })
+        .unwrap();
+    assert_eq!(ann.submit(&sage_page, &format!("{sage_page}/business"), &[("business_id", &plus)]).await.status, 303);
+    ledger_store::bindings::sage(&app.db.pool, ledger_domain::TenantId(tenant)).await.unwrap().unwrap();
+    sqlx::query("UPDATE bindings SET policy = '{\"home_country\": \"GB\"}' WHERE tenant_id = $1")
+        .bind(tenant)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+
+    let form = ann.get(&policy_page).await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    let method = {
+        let from = form.body.find(r#"name="payment_method_map."#).expect("the store's payment methods are listed") + 25;
+        form.body[from..from + form.body[from..].find(".payment_method_id\"").unwrap()].to_owned()
+    };
+    let pm_field = format!("payment_method_map.{method}.payment_method_id");
+    let sage_method = first_option(&form.body, &pm_field);
+    let bank = first_option(&form.body, "bank_account_id");
+    let tax = first_option(&form.body, "default_tax_rate_id");
+
+    let refused = ann
+        .submit(
+            &policy_page,
+            &policy_page,
+            &[("bank_account_id", &bank), (&pm_field, "NOT-A-SAGE-METHOD"), ("default_tax_rate_id", &tax)],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    let error_id = format!("{}-error", pm_field.replace(|c: char| !c.is_ascii_alphanumeric(), "-"));
+    assert!(
+        refused.body.contains(&format!(r#"id="{error_id}""#)),
+        "the message sits beside the field: {}",
+        refused.body
+    );
+    assert!(refused.body.contains("NOT-A-SAGE-METHOD"), "what was chosen is shown again");
+    let stored: Value = sqlx::query_scalar("SELECT policy FROM bindings WHERE tenant_id = $1")
+        .bind(tenant)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, serde_json::json!({"home_country": "GB"}), "nothing saved");
+
+    let added = ann
+        .submit(&policy_page, &policy_page, &[("bank_account_id", &bank), ("new_method_code", "typed_by_hand")])
+        .await;
+    assert_eq!(added.status, 200);
+    assert!(
+        added.body.contains(r#"name="payment_method_map.typed_by_hand.payment_method_id""#),
+        "a row for the typed code"
+    );
+
+    let saved = ann
+        .submit(
+            &policy_page,
+            &policy_page,
+            &[
+                ("bank_account_id", &bank),
+                (&pm_field, &sage_method),
+                ("default_tax_rate_id", &tax),
+                ("b2c.enabled", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (saved.status, saved.location.as_deref()),
+        (303, Some(format!("{policy_page}?saved=1").as_str())),
+        "{}",
+        saved.body
+    );
+    let stored: Value = sqlx::query_scalar("SELECT policy FROM bindings WHERE tenant_id = $1")
+        .bind(tenant)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored["payment_method_map"][&method]["payment_method_id"], sage_method.as_str());
+    assert_eq!(
+        (stored["bank_account_id"].as_str(), stored["default_tax_rate_id"].as_str()),
+        (Some(bank.as_str()), Some(tax.as_str()))
+    );
+    assert_eq!(stored["b2c"]["enabled"], true);
+    assert_eq!(stored["home_country"], "GB", "fields the form does not show are kept");
+    let again = ann.get(&format!("{policy_page}?saved=1")).await;
+    assert!(again.body.contains("The policy is saved"));
+    assert!(
+        again.body.contains(&format!(r#"<option value="{sage_method}" selected>"#)),
+        "the saved choice is selected"
+    );
+}
