@@ -12,6 +12,7 @@ pub mod health;
 pub mod oauth_states;
 pub mod operations;
 pub mod runs;
+pub mod sage_budget;
 pub mod tenants;
 pub mod xrefs;
 

@@ -1,10 +1,12 @@
 //! The Sage side of the application services: connecting a tenant (connect), the token custody of
-//! each binding with its idle refresher, and later the rate budgets.
+//! each binding with its idle refresher, and the rate budgets every Sage call passes (budget).
+pub mod budget;
 pub mod businesses;
 pub mod connect;
 pub mod custody;
 mod hooks;
 pub mod idle;
 
+pub use budget::{BudgetConfig, PgCallGate};
 pub use custody::{BindingTokens, Custody, CustodyConfig, stored_tokens};
 pub use idle::run_idle_refresher;

@@ -31,6 +31,12 @@ async fn logs_of_an_exchange_and_refreshes_and_a_database_dump_hold_no_token() {
         .with_writer(move || writer.clone())
         .with_ansi(false)
         .finish();
+    // The capture is this thread's subscriber, while the other tests of this binary run on other threads
+    // with none. With only one live dispatcher registered, tracing computes the interest of a callsite
+    // first reached on another thread from *that* thread's (empty) default and caches "never", and this
+    // capture then misses the custody's log lines. A second live dispatcher keeps tracing asking every
+    // registered one (our interest wins as "sometimes"), wherever a callsite is first reached.
+    let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let w = world(Duration::from_secs(1)).await;
