@@ -11,6 +11,9 @@ CREATE TABLE sage_budget_days (
 
 -- The in-flight slots: slots 1..sage.max_in_flight exist (the gate inserts any missing); a call holds
 -- one from admission to its end. A slot whose lease ran out (its process died) is free again.
+-- Every call updates a row twice, so the table keeps to a few pages: no index beyond the key (a scan of
+-- 150 rows is cheaper than keeping one) and room on each page, so updates stay HOT and page pruning
+-- clears dead versions without waiting for vacuum.
 CREATE TABLE sage_call_slots (
     slot integer PRIMARY KEY CHECK (slot > 0),
     lease_token bigint NOT NULL DEFAULT 0,
@@ -19,8 +22,7 @@ CREATE TABLE sage_call_slots (
     is_create boolean NOT NULL DEFAULT false,
     claimed_at timestamptz,
     expires_at timestamptz
-);
-CREATE INDEX sage_call_slots_business ON sage_call_slots (business_id) WHERE business_id IS NOT NULL;
+) WITH (fillfactor = 30);
 
 -- A business Sage answered 429 for: its calls wait until paused_until. `strikes` counts pauses that
 -- followed one another closely, for the backoff when Sage sends no Retry-After.

@@ -21,6 +21,8 @@ pub enum BenchCommand {
     Ingest(IngestArgs),
     /// Run the whole pipeline against in-process simulators and measure it (docs/BENCHMARKS.md).
     Sync(crate::bench_sync::SyncArgs),
+    /// What the token custody and the rate budgets add to one Sage call, against in-process sage-sim.
+    SageCalls(crate::bench_sage::SageCallsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -51,6 +53,7 @@ pub async fn run(config: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Ingest(args) => ingest(config, args).await,
         BenchCommand::Sync(args) => crate::bench_sync::run(config, args).await,
+        BenchCommand::SageCalls(args) => crate::bench_sage::run(config, args).await,
     }
 }
 

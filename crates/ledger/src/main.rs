@@ -1,5 +1,6 @@
 //! The `ledger` binary: CLI parsing, configuration, logging, and dispatch to the crates that do the work.
 mod bench;
+mod bench_sage;
 mod bench_sync;
 mod config;
 mod database;

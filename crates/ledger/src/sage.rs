@@ -7,12 +7,12 @@ use anyhow::Context;
 use clap::Subcommand;
 use ledger_domain::TenantId;
 use ledger_sage::oauth::{OAuthClient, OAuthConfig};
-use ledger_sage::{SageConfig, SageHttp, Unlimited};
+use ledger_sage::{CallGate, SageConfig, SageHttp};
 use ledger_store::{Keyring, PgPool};
 use ledger_sync::MagentoClients;
 use ledger_sync::engine::SyncEngine;
 use ledger_sync::sage::connect::SageConnect;
-use ledger_sync::sage::{Custody, CustodyConfig};
+use ledger_sync::sage::{BudgetConfig, Custody, CustodyConfig, PgCallGate};
 use secrecy::ExposeSecret;
 use serde_json::json;
 
@@ -83,6 +83,22 @@ pub fn custody(config: &Config, pool: &PgPool, keyring: Arc<Keyring>) -> anyhow:
     Ok(Custody::new(pool.clone(), keyring, oauth, custody_config(config)))
 }
 
+/// The rate budgets from `sage.daily_budget`, `sage.max_in_flight` and `sage.business_max_in_flight`.
+pub fn budget_config(config: &Config) -> BudgetConfig {
+    BudgetConfig {
+        daily_budget: config.sage.daily_budget,
+        max_in_flight: config.sage.max_in_flight,
+        business_max_in_flight: config.sage.business_max_in_flight,
+        ..BudgetConfig::default()
+    }
+}
+
+/// The call gate every Sage call of this process passes: the rate budgets shared through `pool` with
+/// every other process on the database.
+pub fn call_gate(config: &Config, pool: &PgPool) -> Arc<PgCallGate> {
+    Arc::new(PgCallGate::new(pool.clone(), budget_config(config), ledger_domain::clock::system_clock()))
+}
+
 /// The sync engine the worker role runs: the store's clients, the Sage API over `sage.api_base` through
 /// the custody's tokens and the call gate.
 pub fn sync_engine(
@@ -90,9 +106,10 @@ pub fn sync_engine(
     pool: &PgPool,
     clients: MagentoClients,
     custody: Arc<Custody>,
+    gate: Arc<dyn CallGate>,
 ) -> anyhow::Result<SyncEngine> {
     let http = SageHttp::with_client(sage_http()?, &SageConfig::new(config.sage.api_base.clone()));
-    Ok(SyncEngine::new(pool.clone(), clients, http, custody, Arc::new(Unlimited)))
+    Ok(SyncEngine::new(pool.clone(), clients, http, custody, gate))
 }
 
 pub async fn run(config: &Config, db: &Database, cmd: SageCommand) -> anyhow::Result<()> {

@@ -18,6 +18,11 @@
 //!   30 s doubling to 5 min) where every process's claim sees it; a paused business is refused at once
 //!   with `Paused { until }`, other businesses are untouched.
 //!
+//! The gate talks to the database through a small pool of its own whose sessions commit without
+//! waiting for the WAL flush (`ledger_store::sage_budget::gate_pool`: these rows are coordination, not
+//! records), so a claim is one short round trip and gate traffic never queues behind the application's
+//! connections.
+//!
 //! At a cap, `admit` waits (woken by this process's releases, else polling) up to
 //! [`BudgetConfig::max_wait`], then refuses with `Busy`. Every refusal classes as `rate_limited`: the
 //! worker parks the event without spending an attempt, and it comes back by itself after its delay.
@@ -56,6 +61,8 @@ pub struct BudgetConfig {
     pub lease: Duration,
     /// The pause after a 429 without `Retry-After`.
     pub backoff: Backoff,
+    /// Connections of the gate's own pool (see `ledger_store::sage_budget::gate_pool`).
+    pub connections: u32,
 }
 
 impl Default for BudgetConfig {
@@ -72,6 +79,7 @@ impl Default for BudgetConfig {
                 cap: Duration::from_secs(300),
                 streak: Duration::from_secs(600),
             },
+            connections: 4,
         }
     }
 }
@@ -122,10 +130,11 @@ pub fn next_midnight(day: NaiveDate) -> DateTime<Utc> {
 }
 
 impl PgCallGate {
-    /// A gate over `pool`; `clock` decides which UTC day's budget a call spends.
+    /// A gate on `pool`'s database (through a small pool of its own, opened on first use); `clock`
+    /// decides which UTC day's budget a call spends.
     pub fn new(pool: PgPool, config: BudgetConfig, clock: SharedClock) -> Self {
         let inner = Inner {
-            pool,
+            pool: sage_budget::gate_pool(&pool, config.connections),
             holder: Uuid::new_v4(),
             config,
             clock,
