@@ -127,7 +127,9 @@ impl SageClientError {
         match self {
             Self::Api(e) => e.class(),
             Self::Timeout | Self::Connect(_) | Self::Transport(_) => ErrorClass::Transient,
-            Self::Gate(GateRefusal::Paused { .. } | GateRefusal::BudgetExhausted { .. }) => ErrorClass::RateLimited,
+            Self::Gate(GateRefusal::Paused { .. } | GateRefusal::BudgetExhausted { .. } | GateRefusal::Busy) => {
+                ErrorClass::RateLimited
+            }
             Self::Gate(GateRefusal::Unavailable(_)) => ErrorClass::Transient,
             Self::Token(TokenError::Unavailable(_)) => ErrorClass::Transient,
             Self::Token(TokenError::ReconnectRequired(_) | TokenError::NotActive(_)) => ErrorClass::Auth,

@@ -55,12 +55,16 @@ pub enum GateRefusal {
     /// The app-wide daily budget is spent; calls wait until `until`.
     #[error("the app-wide Sage request budget is spent until {until}")]
     BudgetExhausted { until: DateTime<Utc> },
+    /// Every slot this call could use (the app-wide in-flight cap, the business's share, or the one
+    /// create a business may have in flight) stayed taken for as long as the gate waits.
+    #[error("Sage calls are at their in-flight limit; try again shortly")]
+    Busy,
     /// The gate could not decide (its database is unreachable).
     #[error("the Sage call budget is unavailable: {0}")]
     Unavailable(String),
 }
 
-type GateFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub type GateFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 pub trait CallGate: Send + Sync + 'static {
     /// Waits until a call of `kind` for `business` may start (bounded: a gate answers a refusal rather

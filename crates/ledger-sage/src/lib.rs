@@ -19,7 +19,7 @@ pub use auth::{AccessTokens, StaticToken, TokenError};
 pub use business::{MAX_ITEMS_PER_PAGE, SageBusiness};
 pub use client::{DEFAULT_API_BASE, SageClient, SageConfig, SageHttp};
 pub use errors::{SageClientError, SageError, SageErrorItem};
-pub use gate::{CallGate, CallKind, GatePermit, GateRefusal, Unlimited};
+pub use gate::{CallGate, CallKind, GateFuture, GatePermit, GateRefusal, Unlimited};
 pub use ledger_domain::sage::IdempotencyId;
 pub use oauth::{OAuthClient, OAuthConfig, OAuthError, PkceChallenge, TokenSet};
 pub use record::{CallLog, CallObserver, CallRecord};

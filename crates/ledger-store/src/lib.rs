@@ -16,6 +16,7 @@ pub mod operations;
 pub mod resets;
 pub mod rotation;
 pub mod runs;
+pub mod sage_budget;
 pub mod synthetic;
 pub mod tenants;
 pub mod xrefs;

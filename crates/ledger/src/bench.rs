@@ -25,6 +25,8 @@ pub enum BenchCommand {
     SageRefresh(crate::bench_refresh::RefreshArgs),
     /// Time the dashboard's event log for a tenant with many runs (docs/BENCHMARKS.md).
     WebLog(crate::bench_web::WebLogArgs),
+    /// What the token custody and the rate budgets add to one Sage call, against in-process sage-sim.
+    SageCalls(crate::bench_sage::SageCallsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -57,6 +59,7 @@ pub async fn run(config: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Sync(args) => crate::bench_sync::run(config, args).await,
         BenchCommand::SageRefresh(args) => crate::bench_refresh::run(config, args).await,
         BenchCommand::WebLog(args) => crate::bench_web::run(config, args).await,
+        BenchCommand::SageCalls(args) => crate::bench_sage::run(config, args).await,
     }
 }
 

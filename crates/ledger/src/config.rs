@@ -104,6 +104,12 @@ pub struct Sage {
     pub redirect_url: Option<url::Url>,
     /// Refresh an access token this many seconds before it expires (capped at a fifth of its lifetime).
     pub refresh_ahead_secs: u64,
+    /// Sage requests per UTC day, shared by every process and merchant (Sage's app limit).
+    pub daily_budget: u64,
+    /// Sage requests in flight at once, shared by every process and merchant (Sage's app limit).
+    pub max_in_flight: u32,
+    /// Sage requests in flight at once for one business, so one merchant's backlog cannot starve the rest.
+    pub business_max_in_flight: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -197,6 +203,18 @@ impl Config {
         positive("web.signin_window_secs", self.web.signin_window_secs)?;
         positive("web.signin_max_per_account", self.web.signin_max_per_account.max(0) as u64)?;
         positive("web.signin_max_per_ip", self.web.signin_max_per_ip.max(0) as u64)?;
+        positive("sage.daily_budget", self.sage.daily_budget)?;
+        positive("sage.max_in_flight", u64::from(self.sage.max_in_flight))?;
+        positive("sage.business_max_in_flight", u64::from(self.sage.business_max_in_flight))?;
+        if self.sage.business_max_in_flight > self.sage.max_in_flight {
+            return Err(ConfigError::Invalid {
+                key: "sage.business_max_in_flight",
+                message: format!("at most sage.max_in_flight ({})", self.sage.max_in_flight),
+            });
+        }
+        if self.sage.max_in_flight > 100_000 {
+            return Err(ConfigError::Invalid { key: "sage.max_in_flight", message: "at most 100000".into() });
+        }
         if self.ingest.jwt_skew_secs > 60 {
             return Err(ConfigError::Invalid { key: "ingest.jwt_skew_secs", message: "at most 60 seconds".into() });
         }
@@ -259,6 +277,25 @@ mod tests {
         assert_eq!(c.sage.revoke_url.as_str(), "https://oauth.accounting.sage.com/revoke");
         assert_eq!(c.sage_redirect_url(), "http://127.0.0.1:8080/oauth/sage/callback");
         assert_eq!(c.sage.refresh_ahead_secs, 20);
+        assert_eq!((c.sage.daily_budget, c.sage.max_in_flight, c.sage.business_max_in_flight), (1_296_000, 150, 8));
+    }
+
+    #[test]
+    fn budgets_reach_the_gate_and_a_business_share_above_the_cap_is_refused() {
+        let c: Config = Figment::from(Toml::string(DEFAULTS))
+            .merge(Toml::string("[sage]\ndaily_budget = 500\nmax_in_flight = 20\nbusiness_max_in_flight = 4"))
+            .extract()
+            .unwrap();
+        c.check().unwrap();
+        let budget = crate::sage::budget_config(&c);
+        assert_eq!((budget.daily_budget, budget.max_in_flight, budget.business_max_in_flight), (500, 20, 4));
+
+        let c: Config = Figment::from(Toml::string(DEFAULTS))
+            .merge(Toml::string("[sage]\nmax_in_flight = 4\nbusiness_max_in_flight = 5"))
+            .extract()
+            .unwrap();
+        let e = c.check().unwrap_err().to_string();
+        assert!(e.contains("sage.business_max_in_flight"), "{e}");
     }
 
     #[test]

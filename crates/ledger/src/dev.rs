@@ -134,7 +134,7 @@ pub async fn connect_sim(
     let business_id = binding.business_id.as_ref().map(SageBusinessId::as_str).unwrap_or_default();
     // A policy that syncs everything the simulated store sends, as the demo needs.
     let custody = sage::custody(config, &db.pool, db.keyring.clone())?;
-    let engine = sage::sync_engine(config, &db.pool, clients, custody)?;
+    let engine = sage::sync_engine(config, &db.pool, clients, custody, sage::call_gate(config, &db.pool))?;
     engine.save_demo_policy(tenant).await.context("saving the demo sync policy")?;
     Ok(SimConnection {
         tenant,
@@ -145,7 +145,7 @@ pub async fn connect_sim(
     })
 }
 
-fn pick(offered: &[BusinessChoice], wanted: Tier) -> anyhow::Result<SageBusinessId> {
+pub(crate) fn pick(offered: &[BusinessChoice], wanted: Tier) -> anyhow::Result<SageBusinessId> {
     offered
         .iter()
         .find(|b| b.tier == Some(wanted) && b.pickable())
@@ -205,7 +205,7 @@ fn points_at(config: &Config, sage_url: &Url) -> anyhow::Result<()> {
 
 /// Follows sage-sim's authorize step as a browser would: a redirect at once with `--auto-approve`,
 /// otherwise its consent form answered "approve". Returns the callback's query.
-async fn authorize_at_sim(http: &reqwest::Client, authorize: &Url) -> anyhow::Result<CallbackParams> {
+pub(crate) async fn authorize_at_sim(http: &reqwest::Client, authorize: &Url) -> anyhow::Result<CallbackParams> {
     let resp = http.get(authorize.clone()).send().await.context("opening the authorize URL")?;
     let resp = if resp.status().is_redirection() {
         resp

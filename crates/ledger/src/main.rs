@@ -1,6 +1,7 @@
 //! The `ledger` binary: CLI parsing, configuration, logging, and dispatch to the crates that do the work.
 mod bench;
 mod bench_refresh;
+mod bench_sage;
 mod bench_sync;
 mod bench_web;
 mod config;

@@ -7,13 +7,13 @@ use anyhow::Context;
 use clap::Subcommand;
 use ledger_domain::TenantId;
 use ledger_sage::oauth::{OAuthClient, OAuthConfig};
-use ledger_sage::{SageConfig, SageHttp, Unlimited};
+use ledger_sage::{CallGate, SageConfig, SageHttp};
 use ledger_store::{Keyring, PgPool};
 use ledger_sync::MagentoClients;
 use ledger_sync::engine::SyncEngine;
 use ledger_sync::sage::check;
 use ledger_sync::sage::connect::SageConnect;
-use ledger_sync::sage::{Custody, CustodyConfig};
+use ledger_sync::sage::{BudgetConfig, Custody, CustodyConfig, PgCallGate};
 use secrecy::ExposeSecret;
 use serde_json::json;
 
@@ -92,6 +92,22 @@ pub fn custody(config: &Config, pool: &PgPool, keyring: Arc<Keyring>) -> anyhow:
     Ok(Custody::new(pool.clone(), keyring, oauth, custody_config(config)))
 }
 
+/// The rate budgets from `sage.daily_budget`, `sage.max_in_flight` and `sage.business_max_in_flight`.
+pub fn budget_config(config: &Config) -> BudgetConfig {
+    BudgetConfig {
+        daily_budget: config.sage.daily_budget,
+        max_in_flight: config.sage.max_in_flight,
+        business_max_in_flight: config.sage.business_max_in_flight,
+        ..BudgetConfig::default()
+    }
+}
+
+/// The call gate every Sage call of this process passes: the rate budgets shared through `pool` with
+/// every other process on the database.
+pub fn call_gate(config: &Config, pool: &PgPool) -> Arc<PgCallGate> {
+    Arc::new(PgCallGate::new(pool.clone(), budget_config(config), ledger_domain::clock::system_clock()))
+}
+
 /// The sync engine the worker role runs: the store's clients, the Sage API over `sage.api_base` through
 /// the custody's tokens and the call gate.
 pub fn sync_engine(
@@ -99,8 +115,9 @@ pub fn sync_engine(
     pool: &PgPool,
     clients: MagentoClients,
     custody: Arc<Custody>,
+    gate: Arc<dyn CallGate>,
 ) -> anyhow::Result<SyncEngine> {
-    Ok(SyncEngine::new(pool.clone(), clients, sage_api(config)?, custody, Arc::new(Unlimited)))
+    Ok(SyncEngine::new(pool.clone(), clients, sage_api(config)?, custody, gate))
 }
 
 /// The Sage API transport over `sage.api_base`.
@@ -113,7 +130,7 @@ pub async fn run(config: &Config, db: &Database, cmd: SageCommand) -> anyhow::Re
     match cmd {
         SageCommand::Check { tenant, json } => {
             let custody = custody(config, &db.pool, db.keyring.clone())?;
-            let gate = Arc::new(Unlimited);
+            let gate = call_gate(config, &db.pool);
             match check::check(&db.pool, &custody, sage_api(config)?, gate, tenant).await {
                 Ok(r) if json => println!("{}", serde_json::to_string(&r)?),
                 Ok(r) => {

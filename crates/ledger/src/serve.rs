@@ -103,9 +103,11 @@ pub async fn serve_until(
         readiness,
         outbound,
     );
-    let sage = crate::sage::connect_service(config, &database.pool, database.keyring.clone())?;
+    let gate = crate::sage::call_gate(config, &database.pool);
+    // The calls made at connect pass the same app-wide budget as the sync's.
+    let sage = crate::sage::connect_service(config, &database.pool, database.keyring.clone())?.with_gate(gate.clone());
     let custody = crate::sage::custody(config, &database.pool, database.keyring.clone())?;
-    let engine = Arc::new(crate::sage::sync_engine(config, &database.pool, clients.clone(), custody.clone())?);
+    let engine = Arc::new(crate::sage::sync_engine(config, &database.pool, clients.clone(), custody.clone(), gate)?);
     let state = state.with_sage(Arc::new(sage)).with_engine(engine.clone());
     let app = match role {
         Role::Worker => ledger_api::router::health_router(state),

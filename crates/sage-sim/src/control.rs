@@ -184,6 +184,27 @@ pub async fn auth(State(sim): State<Arc<Sim>>, Json(a): Json<AuthAction>) -> Res
     Json(json!({"ok": true, "action": a.action, "business": a.business})).into_response()
 }
 
+/// `GET /_sim/concurrency`: requests in flight now and at most, app-wide and per business (creates
+/// apart), since start, the last reset or the last `DELETE /_sim/concurrency`.
+pub async fn concurrency(State(sim): State<Arc<Sim>>) -> Response {
+    use std::sync::atomic::Ordering;
+    let businesses: BTreeMap<String, crate::state::BusinessConcurrency> =
+        lock(&sim.limits.per_business).iter().map(|(b, c)| (b.clone(), *c)).collect();
+    Json(json!({
+        "in_flight": sim.limits.in_flight.load(Ordering::Acquire),
+        "peak": sim.limits.peak.load(Ordering::Acquire),
+        "cap": sim.config.concurrency_cap,
+        "businesses": businesses,
+    }))
+    .into_response()
+}
+
+/// `DELETE /_sim/concurrency`: the peaks restart from what is in flight now.
+pub async fn reset_concurrency(State(sim): State<Arc<Sim>>) -> Response {
+    sim.limits.reset_peaks();
+    Json(json!({"ok": true})).into_response()
+}
+
 /// `POST /_sim/reset`.
 pub async fn reset(State(sim): State<Arc<Sim>>) -> Response {
     sim.reset();

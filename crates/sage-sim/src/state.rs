@@ -163,12 +163,36 @@ pub struct AuthState {
     pub refresh: HashMap<String, RefreshToken>,
 }
 
-/// Per-app counters for the daily budget and concurrency cap.
+/// Per-app counters for the daily budget and concurrency cap, and the concurrency seen (`/_sim/concurrency`).
 #[derive(Debug, Default)]
 pub struct Limits {
     pub in_flight: AtomicUsize,
+    /// The most requests ever in flight at once (since start or the last reset), refused ones included.
+    pub peak: AtomicUsize,
     pub day: AtomicU64,
     pub day_count: AtomicU64,
+    pub per_business: Mutex<HashMap<String, BusinessConcurrency>>,
+}
+
+/// Requests of one business in flight now and at most, all of them and creates (`POST` of a new record).
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub struct BusinessConcurrency {
+    pub in_flight: usize,
+    pub peak: usize,
+    pub creates_in_flight: usize,
+    pub creates_peak: usize,
+}
+
+impl Limits {
+    /// Forgets the peaks (they restart from what is in flight now).
+    pub fn reset_peaks(&self) {
+        use std::sync::atomic::Ordering;
+        self.peak.store(self.in_flight.load(Ordering::Acquire), Ordering::Release);
+        for c in lock(&self.per_business).values_mut() {
+            c.peak = c.in_flight;
+            c.creates_peak = c.creates_in_flight;
+        }
+    }
 }
 
 /// Key of the call log: (method, route, status).
@@ -208,6 +232,7 @@ impl Sim {
         *lock(&self.auth) = AuthState::default();
         lock(&self.calls).clear();
         *lock(&self.faults) = FaultState::new(self.config.seed);
+        self.limits.reset_peaks();
     }
 
     pub fn user(&self) -> User {

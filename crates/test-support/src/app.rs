@@ -9,11 +9,11 @@ use ledger_domain::{RetryPolicy, SharedClock, TenantId};
 use ledger_magento::{ApiKey, TenantKeys, mint_outbound};
 use ledger_magento::{GuardedHttp, OutboundPolicy, TokioResolver};
 use ledger_sage::oauth::{OAuthClient, OAuthConfig};
-use ledger_sage::{SageConfig, SageHttp, Unlimited};
+use ledger_sage::{SageConfig, SageHttp};
 use ledger_store::{Keyring, tenants};
 use ledger_sync::engine::SyncEngine;
 use ledger_sync::sage::connect::SageConnect;
-use ledger_sync::sage::{Custody, CustodyConfig};
+use ledger_sync::sage::{BudgetConfig, Custody, CustodyConfig, PgCallGate};
 use ledger_sync::{CallbackConfig, MagentoClients};
 use ledger_worker::{EventProcessor, ReceiveOnly, WorkerConfig};
 use secrecy::SecretString;
@@ -44,6 +44,8 @@ pub struct TestAppOptions {
     pub engine: bool,
     /// More routes served beside the API (the dashboard: `ledger_web::router`), built from the state.
     pub extra_routes: Option<ExtraRoutes>,
+    /// The engine's Sage rate budgets (its `PgCallGate`).
+    pub budget: BudgetConfig,
 }
 
 /// Builds routes to merge into the API's router from its state.
@@ -73,6 +75,7 @@ impl Default for TestAppOptions {
             sage: None,
             engine: false,
             extra_routes: None,
+            budget: BudgetConfig::default(),
         }
     }
 }
@@ -160,7 +163,9 @@ impl TestApp {
                 let custody = Custody::new(db.pool.clone(), keyring.clone(), oauth, CustodyConfig::default());
                 let api = url::Url::parse(&format!("{base}/v3.1")).expect("sim api url");
                 let sage = SageHttp::with_client(http, &SageConfig::new(api));
-                Some(SyncEngine::new(db.pool.clone(), clients.clone(), sage, custody, Arc::new(Unlimited)))
+                // Every engine test runs through the Postgres-backed rate budgets, as `serve` does.
+                let gate = PgCallGate::new(db.pool.clone(), opts.budget.clone(), ledger_domain::clock::system_clock());
+                Some(SyncEngine::new(db.pool.clone(), clients.clone(), sage, custody, Arc::new(gate)))
             }
             (None, true) => panic!("the sync engine needs a sage-sim (TestAppOptions::sage)"),
             (_, false) => None,

@@ -1,9 +1,10 @@
 //! The sync engine when things are not ready or go wrong: work parks without a Sage connection and
 //! resumes by itself after connect; a lost refresh token parks it until a reconnect; a lapsed
-//! subscription parks it; tiers skip what they cannot hold; an answer lost after Sage committed a
-//! create does not duplicate it.
+//! subscription parks it; a 429 pauses the business and parks its work until the pause ends; tiers skip
+//! what they cannot hold; an answer lost after Sage committed a create does not duplicate it.
 use std::time::Duration;
 
+use chrono::Timelike;
 use ledger_domain::RetryPolicy;
 use reqwest::Method;
 use serde_json::json;
@@ -95,6 +96,37 @@ async fn a_lapsed_subscription_parks_work_without_spending_attempts() {
     let rows = w.chips(1).await;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["sync_status"], "synced", "{rows:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_pauses_the_business_and_its_work_runs_by_itself_after_the_pause() {
+    let w = World::start_with("Plus", quick()).await;
+    let business = w.business.clone();
+    w.sage_control(Method::PUT, "/faults", Some(json!({"business": business, "rate_429": 1.0, "retry_after_s": 4})))
+        .await;
+    let inv = w.fire(json!({"action": "create_invoice", "paid": false})).await;
+    w.drain().await;
+    wait_for_state(&w, "parked as rate_limited", |s| {
+        s.len() == 1 && s[0].1 == "pending" && s[0].2.as_deref() == Some("rate_limited")
+    })
+    .await;
+    assert_eq!(w.states().await[0].3, 0, "a 429 spends no attempt");
+    let until = ledger_store::sage_budget::paused_until(&w.app.db.pool, &business).await.unwrap();
+    assert!(until.is_some(), "the business is paused in the database, for every process");
+    // Sage is fine again, but the pause holds until Retry-After; then the parked work runs by itself.
+    w.sage_control(Method::PUT, "/faults", Some(json!({}))).await;
+    let rows = w.chips(1).await;
+    let c = chip(&rows, "invoice", inv["invoice_id"].as_u64().unwrap());
+    assert_eq!(c["sync_status"], "synced", "{c} {:#?}", w.events().await);
+    let calls = w.sage_control(Method::GET, "/calls", None).await;
+    let refused: u64 =
+        calls.as_array().unwrap().iter().filter(|c| c["status"] == 429).map(|c| c["count"].as_u64().unwrap()).sum();
+    assert_eq!(refused, 1, "one 429, and no retry hammering: {calls}");
+    let invoices = w.records("sales_invoices").await;
+    let created: chrono::DateTime<chrono::Utc> = invoices[0]["created_at"].as_str().unwrap().parse().unwrap();
+    // sage-sim stamps whole seconds.
+    let until = until.unwrap().with_nanosecond(0).unwrap();
+    assert!(created >= until, "the invoice was written after the pause ({created} < {until})");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

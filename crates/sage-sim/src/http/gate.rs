@@ -28,6 +28,38 @@ impl Drop for InFlight<'_> {
     }
 }
 
+/// Counts one business's request (and create) in flight while it is held.
+struct BusinessInFlight<'a> {
+    sim: &'a Sim,
+    business: String,
+    create: bool,
+}
+
+impl<'a> BusinessInFlight<'a> {
+    fn enter(sim: &'a Sim, business: &str, create: bool) -> Self {
+        let mut all = lock(&sim.limits.per_business);
+        let c = all.entry(business.to_owned()).or_default();
+        c.in_flight += 1;
+        c.peak = c.peak.max(c.in_flight);
+        if create {
+            c.creates_in_flight += 1;
+            c.creates_peak = c.creates_peak.max(c.creates_in_flight);
+        }
+        Self { sim, business: business.to_owned(), create }
+    }
+}
+
+impl Drop for BusinessInFlight<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = lock(&self.sim.limits.per_business).get_mut(&self.business) {
+            c.in_flight = c.in_flight.saturating_sub(1);
+            if self.create {
+                c.creates_in_flight = c.creates_in_flight.saturating_sub(1);
+            }
+        }
+    }
+}
+
 /// Records every non-control call in the call log, by route template.
 pub async fn record(State(sim): State<Arc<Sim>>, req: Request, next: Next) -> Response {
     let method = req.method().as_str().to_owned();
@@ -125,6 +157,7 @@ pub async fn api(State(sim): State<Arc<Sim>>, mut req: Request, next: Next) -> R
     }
     let in_flight = sim.limits.in_flight.fetch_add(1, Ordering::AcqRel) + 1;
     let _guard = InFlight(&sim);
+    sim.limits.peak.fetch_max(in_flight, Ordering::AcqRel);
     if in_flight > sim.config.concurrency_cap {
         return ApiError::too_many(sim.config.rate_limit_retry_after).into_response();
     }
@@ -145,6 +178,8 @@ pub async fn api(State(sim): State<Arc<Sim>>, mut req: Request, next: Next) -> R
         }
         None => user.businesses.first().cloned().unwrap_or_default(),
     };
+    let create = method == Method::POST && !route.ends_with("/release");
+    let _business_guard = BusinessInFlight::enter(&sim, &business, create);
     let echo = !(route.starts_with("/v3.1/businesses") || route.starts_with("/v3.1/user"));
     let with_header = |mut resp: Response| {
         if echo && let Ok(v) = HeaderValue::from_str(&business) {

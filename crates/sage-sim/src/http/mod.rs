@@ -62,6 +62,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/_sim/state", get(control::state))
         .route("/_sim/records", get(control::records))
         .route("/_sim/calls", get(control::calls))
+        .route("/_sim/concurrency", get(control::concurrency).delete(control::reset_concurrency))
         .route("/_sim/duplicates", get(control::duplicates))
         .route("/_sim/faults", get(control::get_faults).put(control::put_faults))
         .route("/_sim/auth", post(control::auth))
