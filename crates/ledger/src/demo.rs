@@ -44,6 +44,23 @@ pub struct DemoArgs {
 
 /// The operator token the demo configures when none is set.
 const DEMO_TOKEN: &str = "demo-operator-token-0001";
+/// The dashboard account that owns the demo's stores (a demo on a shared database reuses it).
+const DEMO_EMAIL: &str = "demo@ledger.example";
+const DEMO_PASSWORD: &str = "demo-password-0001";
+
+/// The demo's merchant account, created on first use, owning every demo store.
+async fn demo_merchant(db: &Database, tenants: &[TenantId]) -> anyhow::Result<()> {
+    let account = match ledger_store::accounts::find_by_email(&db.pool, DEMO_EMAIL).await? {
+        Some(a) => a,
+        None => ledger_web::accounts::sign_up(&db.pool, DEMO_EMAIL, DEMO_PASSWORD)
+            .await
+            .map_err(|e| anyhow::anyhow!("creating the demo account: {e}"))?,
+    };
+    for tenant in tenants {
+        ledger_store::tenants::assign_merchant(&db.pool, *tenant, account.id).await?;
+    }
+    Ok(())
+}
 
 pub async fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
     let mut config = config.clone();
@@ -64,6 +81,8 @@ pub async fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
     if config.admin.tokens.is_empty() {
         config.admin.tokens = vec![SecretString::from(DEMO_TOKEN)];
     }
+    // The dashboard is served over plain http on loopback: its cookies cannot be `Secure` here.
+    config.web.secure_cookies = false;
     let db = Database::open(&config).await?;
     let shutdown = CancellationToken::new();
     let served = serve::serve_until(&config, &db, Role::All, shutdown.clone());
@@ -113,7 +132,9 @@ async fn drive(
         let body = json!({"rate": per_store, "duration_s": args.duration});
         http.post(format!("{store}/_sim/scenario")).json(&body).send().await?.error_for_status()?;
     }
+    demo_merchant(db, &tenants.iter().map(|t| t.0).collect::<Vec<_>>()).await?;
     println!("Ledger demo running:");
+    println!("  dashboard      http://127.0.0.1:{}/dashboard   (sign in as {DEMO_EMAIL} / {DEMO_PASSWORD})", args.port);
     println!("  ledger API     http://127.0.0.1:{}   (operator token: {})", args.port, token_hint(config));
     println!("  sage-sim       {}   (GET /_sim/records?type=sales_invoices)", sage.base_url());
     for (tenant, store, business) in &tenants {
