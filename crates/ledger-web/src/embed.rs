@@ -26,14 +26,7 @@ fn shell(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="htmx-config" content=r#"{"includeIndicatorStyles":false}"#;
-                title { (title) " · Ledger" }
-                link rel="stylesheet" href="/assets/app.css";
-                script src="/assets/htmx.min.js" defer {}
-            }
+            (layout::head(title))
             body.embed { main { (body) } }
         }
     }

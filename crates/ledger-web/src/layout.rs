@@ -34,18 +34,25 @@ pub fn with_headers(mut response: Response, frame_ancestors: &str) -> Response {
     response
 }
 
+/// The `<head>` every page shares: viewport for phones, the stylesheet and htmx from the binary.
+pub fn head(title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            meta name="htmx-config" content=r#"{"includeIndicatorStyles":false}"#;
+            title { (title) " · Ledger" }
+            link rel="stylesheet" href="/assets/app.css";
+            script src="/assets/htmx.min.js" defer {}
+        }
+    }
+}
+
 pub fn page(title: &str, chrome: Chrome<'_>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="htmx-config" content=r#"{"includeIndicatorStyles":false}"#;
-                title { (title) " · Ledger" }
-                link rel="stylesheet" href="/assets/app.css";
-                script src="/assets/htmx.min.js" defer {}
-            }
+            (head(title))
             body {
                 a.skip href="#main" { "Skip to content" }
                 header.top {

@@ -94,19 +94,19 @@ async fn calls(
         Arc::new(custody.tokens(args.tenant, binding.id)),
         Arc::new(Unlimited),
     );
-    let path = business.as_str().to_owned();
+    let business_id = business.as_str().to_owned();
     let tally = Arc::new(Mutex::new(Tally::default()));
     let hist = Arc::new(Mutex::new(Histogram::<u64>::new(3)?));
     let start = Instant::now();
     let until = start + Duration::from_secs(args.duration_s);
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..args.tasks {
-        let (client, path, tally, hist) = (client.clone(), path.clone(), tally.clone(), hist.clone());
+        let (client, business_id, tally, hist) = (client.clone(), business_id.clone(), tally.clone(), hist.clone());
         let interval = Duration::from_millis(args.interval_ms);
         tasks.spawn(async move {
             while Instant::now() < until {
                 let t = Instant::now();
-                let answer = client.business_details(&path).await;
+                let answer = client.business_details(&business_id).await;
                 let micros = t.elapsed().as_micros() as u64;
                 let failed = {
                     let mut tally = tally.lock().unwrap_or_else(|p| p.into_inner());
