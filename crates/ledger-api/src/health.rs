@@ -31,6 +31,9 @@ pub struct ReadyChecks {
     /// Seconds since the worker's last heartbeat (`null`: none yet); only for the worker role.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub worker_heartbeat_age_s: Option<Option<f64>>,
+    /// `closed` while the process shuts down (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub intake: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -48,8 +51,12 @@ pub async fn live() -> Json<Live> {
 }
 
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Ready>) {
-    let mut checks = ReadyChecks { database: "ok", migrations: None, worker_heartbeat_age_s: None };
+    let mut checks = ReadyChecks { database: "ok", migrations: None, worker_heartbeat_age_s: None, intake: None };
     let mut ok = true;
+    if !state.intake.is_open() {
+        ok = false;
+        checks.intake = Some("closed");
+    }
     match health::ping(&state.pool).await {
         Ok(()) => {
             match db::migration_status(&state.pool).await {

@@ -15,6 +15,16 @@ use uuid::Uuid;
 use crate::magento::MagentoTenant;
 use crate::{ApiError, AppState};
 
+/// Refuses webhooks with 503 once the process shuts down, before any verification work: the module
+/// keeps the event and retries it (a 4xx would dead-letter it).
+pub async fn intake_open(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if state.intake.is_open() { next.run(request).await } else { ApiError::ShuttingDown.into_response() }
+}
+
 /// `202` (or `200` for a duplicate): the run that handles the event; the module's sync CLI shows it.
 #[derive(Debug, Serialize)]
 pub struct SyncRun {

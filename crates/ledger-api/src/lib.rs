@@ -19,4 +19,4 @@ pub use magento::MagentoTenant;
 pub use operator::{Operator, OperatorTokens};
 pub use problem::ApiError;
 pub use router::router;
-pub use state::{ApiConfig, AppState, Outbound, Readiness};
+pub use state::{ApiConfig, AppState, Intake, Outbound, Readiness};

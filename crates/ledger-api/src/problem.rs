@@ -23,6 +23,9 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("the service is busy or its database is unavailable; try again shortly")]
     Unavailable,
+    /// The process is shutting down and takes no new webhooks (the module retries 5xx later).
+    #[error("this server is restarting; try again shortly")]
+    ShuttingDown,
     /// Load shed on purpose (answered like `Unavailable`, not logged per request: floods cause it).
     #[error("the service is busy or its database is unavailable; try again shortly")]
     Shed,
@@ -46,7 +49,7 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unavailable | Self::Shed => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::Shed | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             Self::Coded { status, .. } => *status,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -60,6 +63,7 @@ impl ApiError {
             Self::UnsupportedMediaType => "unsupported-media-type",
             Self::PayloadTooLarge(_) => "payload-too-large",
             Self::Unavailable | Self::Shed => "unavailable",
+            Self::ShuttingDown => "shutting-down",
             Self::Coded { code, .. } => code,
             Self::Internal(_) => "internal",
         }
@@ -88,7 +92,7 @@ impl IntoResponse for ApiError {
         let status = self.status();
         if let Self::Internal(e) = &self {
             tracing::error!(error = %e, "internal error");
-        } else if status.is_server_error() && !matches!(self, Self::Shed) {
+        } else if status.is_server_error() && !matches!(self, Self::Shed | Self::ShuttingDown) {
             tracing::warn!(error = %self, status = status.as_u16(), "answered a server error");
         }
         let body = Problem {

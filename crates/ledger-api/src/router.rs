@@ -19,7 +19,10 @@ pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let deadline = |limit: Duration| ServiceBuilder::new().layer(HandleErrorLayer::new(overloaded)).timeout(limit);
     let short = Router::new()
-        .route("/webhooks/magento/{tenant_id}/{event}", post(ingest::receive))
+        .route(
+            "/webhooks/magento/{tenant_id}/{event}",
+            post(ingest::receive).route_layer(axum::middleware::from_fn_with_state(state.clone(), ingest::intake_open)),
+        )
         .route("/v1/tile/health", get(tile::tile_health))
         .route("/v1/tenant/disconnect", post(tile::disconnect))
         .route("/api/v1/stores/{tenant_id}/disconnect", post(stores::disconnect))

@@ -1,5 +1,6 @@
 //! Shared state of the API: the pool, the keyring, the tenant key cache, settings, the clock.
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use ledger_domain::{SharedClock, TenantId};
@@ -51,6 +52,24 @@ pub struct Readiness {
     pub max_heartbeat_age: Duration,
 }
 
+/// Whether the process takes new webhooks. Closed when it starts shutting down: webhooks then answer
+/// 503 (the module retries later, through another process or this one restarted) and `/health/ready`
+/// answers 503, while everything else keeps serving until the listener closes.
+#[derive(Debug, Default)]
+pub struct Intake {
+    closed: AtomicBool,
+}
+
+impl Intake {
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+
+    pub fn is_open(&self) -> bool {
+        !self.closed.load(Ordering::Acquire)
+    }
+}
+
 /// How the ledger talks to stores.
 #[derive(Clone)]
 pub struct Outbound {
@@ -80,6 +99,8 @@ pub struct AppState {
     /// Derived tenant keys; cheap to cache and safe to serve stale: the ingest transaction re-checks the
     /// key version and the binding status, so a revoked or re-keyed tenant is refused whatever it says.
     pub keys: Arc<KeyCache>,
+    /// Closed at shutdown.
+    pub intake: Arc<Intake>,
 }
 
 impl AppState {
@@ -102,6 +123,7 @@ impl AppState {
             sage: None,
             engine: None,
             keys,
+            intake: Arc::new(Intake::default()),
         }
     }
 

@@ -51,6 +51,12 @@ pub async fn heartbeat(pool: &PgPool, worker_id: &str) -> Result<(), StoreError>
     Ok(())
 }
 
+/// Removes `worker_id`'s heartbeat when it stops, so the triggers it fetched count as abandoned now.
+pub async fn forget_worker(pool: &PgPool, worker_id: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM worker_heartbeats WHERE worker_id = $1").bind(worker_id).execute(pool).await?;
+    Ok(())
+}
+
 /// Seconds since `worker_id` last beat, if it ever did.
 pub async fn heartbeat_age(pool: &PgPool, worker_id: &str) -> Result<Option<f64>, StoreError> {
     Ok(sqlx::query_scalar(

@@ -247,6 +247,40 @@ pub async fn finish(pool: &PgPool, event_id: Uuid, lease_token: i64, outcome: &O
     Ok(true)
 }
 
+/// Hands back a run its worker stopped at shutdown, if `lease_token` still holds it: pending and due
+/// now, its attempt given back (the run did nothing wrong), with a fresh trigger for any live worker.
+/// The claim's audit row says so. Returns false when the lease had already passed to another worker.
+pub async fn release(pool: &PgPool, event_id: Uuid, lease_token: i64) -> Result<bool, StoreError> {
+    let mut tx = pool.begin().await?;
+    let released: Option<Uuid> = sqlx::query_scalar(
+        "UPDATE events
+            SET state = 'pending', attempt = attempt - 1, lease_expires_at = NULL, leased_by = NULL,
+                next_attempt_at = now(), updated_at = now()
+          WHERE id = $1 AND lease_token = $2 AND state = 'running'
+         RETURNING id",
+    )
+    .bind(event_id)
+    .bind(lease_token)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(id) = released else {
+        tx.rollback().await?;
+        return Ok(false);
+    };
+    sqlx::query(
+        "UPDATE event_attempts SET finished_at = now(), outcome = 'pending', detail = $3
+          WHERE event_id = $1 AND lease_token = $2",
+    )
+    .bind(event_id)
+    .bind(lease_token)
+    .bind("handed back: the worker shut down before the run finished")
+    .execute(&mut *tx)
+    .await?;
+    repush(&mut tx, &[id]).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
 /// Whether an event of `tenant`'s `entity_type` `magento_entity_id` received before `event_id` is still
 /// unfinished (pending, parked or running): a credit memo waits for its invoice's events this way.
 pub async fn earlier_unfinished(

@@ -16,6 +16,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::EventProcessor;
+use crate::pool::Shutdown;
 use crate::processor::{deadline_exceeded, decide, exhausted};
 
 pub struct HandlerContext {
@@ -26,6 +27,8 @@ pub struct HandlerContext {
     pub run_deadline: Duration,
     pub retry: RetryPolicy,
     pub processor: Arc<dyn EventProcessor>,
+    /// Whether to start runs, and when to stop those in flight.
+    pub shutdown: Shutdown,
 }
 
 pub async fn handle(task: EventTask, ctx: Data<Arc<HandlerContext>>) -> Result<(), BoxDynError> {
@@ -42,6 +45,11 @@ pub async fn handle(task: EventTask, ctx: Data<Arc<HandlerContext>>) -> Result<(
 /// (not due, held by another worker, or a run of the same entity in progress), or when the lease was
 /// lost before the outcome could be recorded.
 pub async fn run_one(ctx: &HandlerContext, event_id: Uuid) -> Result<Option<Outcome>, StoreError> {
+    if ctx.shutdown.stop.is_cancelled() {
+        // Fetched after the stop: left unclaimed for the reconciler of a live process.
+        tracing::debug!("stopping: the event is left for another worker");
+        return Ok(None);
+    }
     let Some(claim) = runs::claim(&ctx.pool, event_id, &ctx.worker_id, ctx.lease).await? else {
         tracing::debug!("event not due, held by another worker, or waiting for a run of its entity");
         return Ok(None);
@@ -57,7 +65,14 @@ pub async fn run_one(ctx: &HandlerContext, event_id: Uuid) -> Result<Option<Outc
             failure: RunFailure::internal(format!("the stored event no longer parses: {e}")),
         },
         (None, Ok(event)) => {
-            let result = run_guarded(ctx, &event).await;
+            let Some(result) = run_guarded(ctx, &event).await else {
+                // Stopped by the shutdown: whatever reached Sage is found again by the next run's
+                // lookups by our own keys, as after a deadline.
+                if runs::release(&ctx.pool, claim.event_id, claim.lease_token).await? {
+                    tracing::info!("shutting down: the run was stopped and handed back");
+                }
+                return Ok(None);
+            };
             decide(result, claim.attempt, &ctx.retry, rand::random::<f64>())
         }
     };
@@ -72,13 +87,20 @@ pub async fn run_one(ctx: &HandlerContext, event_id: Uuid) -> Result<Option<Outc
 
 /// Runs the processor under the deadline, turning a panic into an internal failure and a run past the
 /// deadline into a transient one (its future is dropped, so it stops before the lease runs out).
-async fn run_guarded(ctx: &HandlerContext, event: &ClaimedEvent) -> RunResult {
+/// `None`: the shutdown forced the run to stop.
+async fn run_guarded(ctx: &HandlerContext, event: &ClaimedEvent) -> Option<RunResult> {
     let run = AssertUnwindSafe(async { ctx.processor.process(event).await }).catch_unwind();
-    match tokio::time::timeout(ctx.run_deadline, run).await {
+    let guarded = tokio::time::timeout(ctx.run_deadline, run);
+    let result = tokio::select! {
+        biased;
+        finished = guarded => finished,
+        () = ctx.shutdown.force.cancelled() => return None,
+    };
+    Some(match result {
         Ok(Ok(result)) => result,
         Ok(Err(panic)) => Err(RunFailure::internal(format!("the processor panicked: {}", message(&*panic)))),
         Err(_) => Err(deadline_exceeded(ctx.run_deadline)),
-    }
+    })
 }
 
 fn message(panic: &(dyn std::any::Any + Send)) -> &str {

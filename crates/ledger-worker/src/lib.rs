@@ -6,5 +6,5 @@ pub mod handler;
 pub mod pool;
 pub mod processor;
 
-pub use pool::{WorkerConfig, maintenance, run};
+pub use pool::{Shutdown, WorkerConfig, maintenance, run};
 pub use processor::{ClaimedEvent, EventProcessor, ReceiveOnly, RunOutcome};

@@ -27,6 +27,24 @@ pub struct WorkerConfig {
     /// How event runs are retried.
     pub retry: RetryPolicy,
     pub callbacks: CallbackConfig,
+    /// After the stop signal, how long runs in flight may go on before they are handed back.
+    pub shutdown_deadline: Duration,
+}
+
+/// How the worker role stops. `stop`: no new run starts (fetched triggers are left for the
+/// reconciler), runs in flight go on. `force` (fired by the caller, or `shutdown_deadline` after
+/// `stop`): runs still in flight are stopped and handed back, pending with their attempt given back,
+/// with a fresh trigger for whichever process is alive.
+#[derive(Clone, Debug, Default)]
+pub struct Shutdown {
+    pub stop: CancellationToken,
+    pub force: CancellationToken,
+}
+
+impl From<CancellationToken> for Shutdown {
+    fn from(stop: CancellationToken) -> Self {
+        Self { stop, force: CancellationToken::new() }
+    }
 }
 
 impl WorkerConfig {
@@ -39,6 +57,7 @@ impl WorkerConfig {
             heartbeat_interval: Duration::from_secs(5),
             retry: RetryPolicy::events(),
             callbacks: CallbackConfig::default(),
+            shutdown_deadline: Duration::from_secs(20),
         }
     }
 
@@ -62,19 +81,39 @@ impl WorkerConfig {
             run_deadline: self.run_deadline(),
             retry: self.retry,
             processor,
+            shutdown: Shutdown::default(),
         }
     }
 }
 
-/// Runs the worker role until `shutdown` is cancelled; in-flight events finish first.
+/// Runs the worker role until `shutdown.stop` is cancelled; in-flight runs then finish, or are handed
+/// back when `shutdown.force` fires (at the latest `shutdown_deadline` after the stop).
 pub async fn run(
     pool: PgPool,
     config: WorkerConfig,
     processor: Arc<dyn EventProcessor>,
     clients: MagentoClients,
-    shutdown: CancellationToken,
+    shutdown: impl Into<Shutdown>,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let ctx = Arc::new(config.handler_context(pool.clone(), processor));
+    let Shutdown { stop: shutdown, force } = shutdown.into();
+    let deadline = config.shutdown_deadline;
+    let (stopped, forced) = (shutdown.clone(), force.clone());
+    tokio::spawn(async move {
+        tokio::select! {
+            () = forced.cancelled() => return,
+            () = stopped.cancelled() => {}
+        }
+        tokio::select! {
+            () = forced.cancelled() => {}
+            () = tokio::time::sleep(deadline) => {
+                tracing::warn!(deadline_s = deadline.as_secs_f64(), "runs still in flight at the shutdown deadline are handed back");
+                forced.cancel();
+            }
+        }
+    });
+    let mut ctx = config.handler_context(pool.clone(), processor);
+    ctx.shutdown = Shutdown { stop: shutdown.clone(), force: force.clone() };
+    let ctx = Arc::new(ctx);
     health::heartbeat(&pool, &config.worker_id).await?;
     let background = tokio::spawn(background_loops(pool.clone(), config.clone(), shutdown.clone()));
     let dispatcher = tokio::spawn(delivery::run(pool.clone(), clients, config.callbacks.clone(), shutdown.clone()));
@@ -82,8 +121,9 @@ pub async fn run(
     let storage_config = Config::default().queue(EVENT_QUEUE).batch_size(config.concurrency.max(1));
     let worker_name = config.worker_id.clone();
     let concurrency = config.concurrency.max(1);
+    let apalis_pool = pool.clone();
     let monitor = Monitor::new().register(move |_| {
-        let backend = PostgresStorage::<EventTask>::new(&pool).with_config(storage_config.clone()).with_pubsub();
+        let backend = PostgresStorage::<EventTask>::new(&apalis_pool).with_config(storage_config.clone()).with_pubsub();
         WorkerBuilder::new(worker_name.clone())
             .backend(backend)
             .concurrency(concurrency)
@@ -97,8 +137,15 @@ pub async fn run(
     });
     let outcome = result.await;
     shutdown.cancel();
+    // Once every run has ended, nothing of this worker is in flight any more.
+    force.cancel();
     let _ = background.await;
     let _ = dispatcher.await;
+    // Triggers this worker fetched and never ran count as abandoned at once, not after its heartbeat
+    // goes stale: the reconciler of any live process re-pushes them.
+    if let Err(e) = health::forget_worker(&pool, &config.worker_id).await {
+        tracing::warn!(error = %e, "could not remove the worker's heartbeat");
+    }
     outcome.map_err(|e| e.to_string().into())
 }
 

@@ -56,6 +56,8 @@ pub async fn run(config: &Config, args: SyncArgs) -> anyhow::Result<()> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     config.server.bind = format!("127.0.0.1:{port}").parse()?;
     config.server.public_url = Some(format!("http://127.0.0.1:{port}").parse()?);
+    // Nothing routes here through a load balancer: no need to keep answering 503 before closing.
+    config.server.shutdown_grace_secs = 0;
     let db = Database::open(&config).await?;
     let http = crate::sage::sage_http()?;
     let bench = Bench { http, db: &db };

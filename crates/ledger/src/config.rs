@@ -33,6 +33,7 @@ pub struct Config {
 pub struct Server {
     pub bind: SocketAddr,
     pub public_url: Option<url::Url>,
+    pub shutdown_grace_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -52,6 +53,7 @@ pub struct Worker {
     pub lease_secs: u64,
     pub reconcile_interval_ms: u64,
     pub heartbeat_interval_ms: u64,
+    pub shutdown_deadline_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

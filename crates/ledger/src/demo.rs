@@ -83,6 +83,8 @@ pub async fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
     }
     // The dashboard is served over plain http on loopback: its cookies cannot be `Secure` here.
     config.web.secure_cookies = false;
+    // Nothing routes here through a load balancer: no need to keep answering 503 before closing.
+    config.server.shutdown_grace_secs = 0;
     let db = Database::open(&config).await?;
     let shutdown = CancellationToken::new();
     let served = serve::serve_until(&config, &db, Role::All, shutdown.clone());

@@ -5,7 +5,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::ValueEnum;
 use ledger_api::{ApiConfig, AppState, OperatorTokens, Outbound, Readiness};
-use ledger_worker::WorkerConfig;
+use ledger_worker::{Shutdown, WorkerConfig};
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
@@ -66,18 +66,22 @@ pub async fn run(mut config: Config, role: Role) -> anyhow::Result<()> {
 }
 
 async fn serve(config: &Config, database: &Database, role: Role) -> anyhow::Result<()> {
-    let shutdown = CancellationToken::new();
+    let shutdown = Shutdown::default();
     tokio::spawn(signal_on(shutdown.clone()));
     serve_until(config, database, role, shutdown).await
 }
 
-/// Serves `role` until `shutdown` is cancelled (a signal, or a command that runs the service in-process).
+/// Serves `role` until `shutdown.stop` is cancelled (a signal, or a command that runs the service
+/// in-process), then shuts down gracefully: webhooks answer 503 at once, runs in flight finish (for at
+/// most `worker.shutdown_deadline_secs`, or until `shutdown.force`) or are handed back, and the
+/// listener closes once they have and `server.shutdown_grace_secs` have passed.
 pub async fn serve_until(
     config: &Config,
     database: &Database,
     role: Role,
-    shutdown: CancellationToken,
+    shutdown: impl Into<Shutdown>,
 ) -> anyhow::Result<()> {
+    let Shutdown { stop: shutdown, force } = shutdown.into();
     let worker_id = format!("{}-{}-{:04x}", hostname(), std::process::id(), rand::random::<u16>());
     let runs_worker = matches!(role, Role::All | Role::Worker);
     let readiness = Readiness {
@@ -109,6 +113,7 @@ pub async fn serve_until(
     let custody = crate::sage::custody(config, &database.pool, database.keyring.clone())?;
     let engine = Arc::new(crate::sage::sync_engine(config, &database.pool, clients.clone(), custody.clone(), gate)?);
     let state = state.with_sage(Arc::new(sage)).with_engine(engine.clone());
+    let state_intake = state.intake.clone();
     let app = match role {
         Role::Worker => ledger_api::router::health_router(state),
         Role::All | Role::Api => ledger_api::router(state.clone()).merge(ledger_web::router(state, web_config(config))),
@@ -118,6 +123,7 @@ pub async fn serve_until(
         .with_context(|| format!("binding server.bind = {}", config.server.bind))?;
     tracing::info!(addr = %listener.local_addr()?, public_url = %config.public_url(), ?role, "listening");
 
+    let worker_done = CancellationToken::new();
     let maintenance = tokio::spawn(ledger_worker::maintenance(database.pool.clone(), clock.clone(), shutdown.clone()));
     let worker = runs_worker.then(|| {
         let wc = WorkerConfig {
@@ -125,20 +131,44 @@ pub async fn serve_until(
             lease: Duration::from_secs(config.worker.lease_secs),
             reconcile_interval: Duration::from_millis(config.worker.reconcile_interval_ms),
             heartbeat_interval: Duration::from_millis(config.worker.heartbeat_interval_ms),
+            shutdown_deadline: Duration::from_secs(config.worker.shutdown_deadline_secs),
             ..WorkerConfig::new(worker_id.clone())
         };
         tracing::info!(worker_id = %wc.worker_id, concurrency = wc.concurrency, "worker pool starting");
-        tokio::spawn(ledger_worker::run(database.pool.clone(), wc, engine.clone(), clients.clone(), shutdown.clone()))
+        let run = ledger_worker::run(
+            database.pool.clone(),
+            wc,
+            engine.clone(),
+            clients.clone(),
+            Shutdown { stop: shutdown.clone(), force: force.clone() },
+        );
+        let done = worker_done.clone();
+        tokio::spawn(async move {
+            let result = run.await;
+            done.cancel();
+            result
+        })
     });
+    if worker.is_none() {
+        worker_done.cancel();
+    }
 
     let idle_refresher = runs_worker.then(|| {
         tokio::spawn(ledger_sync::sage::run_idle_refresher(custody.clone(), IDLE_REFRESH_EVERY, shutdown.clone()))
     });
 
-    let stop = shutdown.clone();
+    let (stop, intake, drained) = (shutdown.clone(), state_intake, worker_done.clone());
+    let grace = Duration::from_secs(config.server.shutdown_grace_secs);
+    let closing = async move {
+        stop.cancelled().await;
+        intake.close();
+        tracing::info!(grace_s = grace.as_secs(), "shutting down: webhooks now answer 503; waiting for runs in flight");
+        tokio::join!(tokio::time::sleep(grace), drained.cancelled());
+        tracing::info!("closing the listener");
+    };
     // The peer address feeds the dashboard's per-address sign-in throttle.
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await });
+    let server = axum::serve(listener, app).with_graceful_shutdown(closing);
     let served = server.await;
     shutdown.cancel();
     if let Some(worker) = worker {
@@ -157,22 +187,29 @@ pub async fn serve_until(
     Ok(())
 }
 
-async fn signal_on(token: CancellationToken) {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// The first SIGINT/SIGTERM starts a graceful shutdown; a second one hands runs in flight back at once.
+async fn signal_on(shutdown: Shutdown) {
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(s) => s,
-        Err(_) => {
-            let _ = ctrl_c.await;
-            token.cancel();
+        Err(e) => {
+            tracing::warn!(error = %e, "SIGTERM cannot be watched; only Ctrl-C stops the service");
+            let _ = tokio::signal::ctrl_c().await;
+            shutdown.stop.cancel();
             return;
         }
     };
     tokio::select! {
-        _ = ctrl_c => {}
+        _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
-    tracing::info!("shutting down");
-    token.cancel();
+    tracing::info!("signal received: shutting down (a second signal stops runs in flight at once)");
+    shutdown.stop.cancel();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::warn!("second signal: runs in flight are handed back now");
+    shutdown.force.cancel();
 }
 
 fn hostname() -> String {

@@ -25,6 +25,7 @@ mod processes;
 mod refresh;
 mod rejects;
 mod shapes;
+mod shutdown;
 mod store_proxy;
 mod sync;
 mod sync_waits;
