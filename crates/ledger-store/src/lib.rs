@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod events;
 pub mod health;
+pub mod lifecycle;
 pub mod oauth_states;
 pub mod operations;
 pub mod resets;

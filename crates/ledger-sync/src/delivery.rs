@@ -59,8 +59,12 @@ pub async fn run(pool: PgPool, clients: MagentoClients, config: CallbackConfig, 
         if free == 0 {
             continue;
         }
+        let claiming = std::time::Instant::now();
         let jobs = match callbacks::claim_due(&pool, i64::try_from(free).unwrap_or(i64::MAX), config.lease).await {
-            Ok(jobs) => jobs,
+            Ok(jobs) => {
+                tracing::debug!(claimed = jobs.len(), free, ms = claiming.elapsed().as_millis(), "callbacks claimed");
+                jobs
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "could not claim callbacks");
                 continue;
@@ -82,6 +86,7 @@ pub async fn run(pool: PgPool, clients: MagentoClients, config: CallbackConfig, 
 async fn deliver_one(pool: &PgPool, clients: &MagentoClients, retry: &RetryPolicy, job: CallbackJob) {
     let tenant = job.tenant_id;
     let span = tracing::info_span!("callback", callback_id = job.id, tenant_id = %tenant, attempt = job.attempt);
+    let started = std::time::Instant::now();
     let outcome = match body(&job) {
         Some(state) => post(pool, clients, tenant, &job, &state).instrument(span.clone()).await,
         None => Err(Failure {
@@ -91,6 +96,7 @@ async fn deliver_one(pool: &PgPool, clients: &MagentoClients, retry: &RetryPolic
         }),
     };
     let _enter = span.enter();
+    let posted_ms = started.elapsed().as_millis();
     let delivery = match outcome {
         Ok(()) => Delivery::Delivered,
         Err(f) => match retry.next_delay(f.class, job.attempt, f.hint) {
@@ -99,7 +105,7 @@ async fn deliver_one(pool: &PgPool, clients: &MagentoClients, retry: &RetryPolic
         },
     };
     match callbacks::record(pool, job.id, job.lease_token, &delivery).await {
-        Ok(true) => tracing::info!(?delivery, "callback recorded"),
+        Ok(true) => tracing::info!(?delivery, posted_ms, total_ms = started.elapsed().as_millis(), "callback recorded"),
         Ok(false) => tracing::warn!("callback lease lost or cancelled; outcome dropped"),
         Err(e) => tracing::warn!(error = %e, "could not record the callback outcome; the lease will expire"),
     }

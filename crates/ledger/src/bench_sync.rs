@@ -117,8 +117,10 @@ async fn measure(
         let quiet_ids = bench.open_loop(&quiet, 1.0, Duration::from_secs(20)).await?;
         bench.settle(&quiet_ids, Duration::from_secs(600)).await?;
         let quiet_stats = bench.stats(&quiet_ids).await?;
+        let quiet_phases = bench.phases(&quiet_ids).await?;
         let backlog_left = bench.unfinished(&backlog).await?;
-        json!({ "noisy_backlog": args.backlog, "noisy_left_when_quiet_done": backlog_left, "quiet": quiet_stats })
+        json!({ "noisy_backlog": args.backlog, "noisy_left_when_quiet_done": backlog_left, "quiet": quiet_stats,
+                "quiet_phases_ms": quiet_phases })
     } else {
         Value::Null
     };
@@ -281,6 +283,29 @@ impl Bench<'_> {
         }))
     }
 
+    /// Where the accept→callback time of `ids` went, p50/p99 of each phase: accepted → first claim
+    /// (queueing), first claim → finished (the run and any retries), finished → callback delivered.
+    async fn phases(&self, ids: &[Uuid]) -> anyhow::Result<Value> {
+        let rows: Vec<(f64, f64, f64)> = sqlx::query_as(
+            "SELECT (extract(epoch FROM a.first - e.received_at) * 1000)::float8,
+                    (extract(epoch FROM e.finished_at - a.first) * 1000)::float8,
+                    (extract(epoch FROM c.delivered_at - e.finished_at) * 1000)::float8
+               FROM events e JOIN callbacks c ON c.event_id = e.id
+               CROSS JOIN LATERAL (SELECT min(started_at) AS first FROM event_attempts WHERE event_id = e.id) a
+              WHERE e.id = ANY($1) AND c.delivered_at IS NOT NULL AND e.finished_at IS NOT NULL",
+        )
+        .bind(ids)
+        .fetch_all(&self.db.pool)
+        .await?;
+        let phase = |pick: fn(&(f64, f64, f64)) -> f64| {
+            let mut ms: Vec<f64> = rows.iter().map(pick).collect();
+            ms.sort_by(f64::total_cmp);
+            let pct = |p: f64| ms.get(((ms.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0.0);
+            json!({ "p50": pct(0.5), "p99": pct(0.99) })
+        };
+        Ok(json!({ "queued": phase(|r| r.0), "run": phase(|r| r.1), "callback": phase(|r| r.2) }))
+    }
+
     /// Sage calls made by the runs of `ids`, per event that ended synced.
     async fn calls_per_synced(&self, ids: &[Uuid]) -> anyhow::Result<f64> {
         let (calls, synced): (i64, i64) = sqlx::query_as(
@@ -328,6 +353,17 @@ fn print_report(r: &Value) {
             q["p50"].as_f64().unwrap_or_default(),
             q["p99"].as_f64().unwrap_or_default(),
             r["fairness"]["noisy_left_when_quiet_done"]
+        );
+        let p = &r["fairness"]["quiet_phases_ms"];
+        let ms = |phase: &str, pct: &str| p[phase][pct].as_f64().unwrap_or_default();
+        println!(
+            "  where the quiet tenant's time went (p50 / p99): queued {:.0} / {:.0} ms, run {:.0} / {:.0} ms, callback {:.0} / {:.0} ms",
+            ms("queued", "p50"),
+            ms("queued", "p99"),
+            ms("run", "p50"),
+            ms("run", "p99"),
+            ms("callback", "p50"),
+            ms("callback", "p99")
         );
     }
     if let Some(rss) = r["peak_rss_mb"].as_f64() {

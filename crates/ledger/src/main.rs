@@ -145,7 +145,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Tenant { command } => {
             let db = database::Database::open(&config).await?;
-            let result = tenant::run(&db, command).await;
+            let result = tenant::run(&config, &db, command).await;
             db.close(false).await;
             result
         }

@@ -1,14 +1,17 @@
-//! `ledger tenant create|list|show|pause|resume|assign|embed-origin`: provisioning Magento tenants by
-//! hand (ops and tests), pausing a tenant's sync, giving one to a dashboard account, and the origin
-//! allowed to frame its embedded log.
+//! `ledger tenant create|list|show|pause|resume|assign|embed-origin|export|erase|delete`: provisioning
+//! Magento tenants by hand (ops and tests), pausing a tenant's sync, giving one to a dashboard account,
+//! the origin allowed to frame its embedded log, and offboarding (export, erasure, deletion).
+use std::io::Write;
+
 use clap::Subcommand;
 use ledger_domain::TenantId;
 use ledger_magento::ApiKey;
-use ledger_store::{PgPool, tenants};
+use ledger_store::{PgPool, lifecycle, tenants};
 use ledger_sync::operations;
 use secrecy::SecretString;
 use serde_json::json;
 
+use crate::config::Config;
 use crate::database::Database;
 
 #[derive(Debug, Subcommand)]
@@ -52,6 +55,30 @@ pub enum TenantCommand {
         #[arg(long)]
         merchant: String,
     },
+    /// Print everything the tenant owns as one JSON document (no secrets): the tenant, its bindings and
+    /// Sage cross-references, and every run with its attempts, Magento snapshots, Sage calls and
+    /// callbacks.
+    Export { id: TenantId },
+    /// Erase a person's data on request: every stored payload, Magento snapshot and Sage call body of
+    /// the tenant that holds the value (an email address or name, case-insensitive) is replaced by a
+    /// marker; states, outcomes and Sage ids stay.
+    Erase {
+        id: TenantId,
+        #[arg(long = "match", value_name = "VALUE")]
+        matching: String,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete the tenant and everything it owns (revoking its Sage refresh token first). Needs --confirm.
+    Delete {
+        id: TenantId,
+        #[arg(long)]
+        confirm: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Set the origin allowed to frame the tenant's /embed log (the Magento admin's, e.g.
     /// https://admin.shop.example); without --origin, go back to the paired store URL's origin.
     EmbedOrigin {
@@ -61,8 +88,61 @@ pub enum TenantCommand {
     },
 }
 
-pub async fn run(db: &Database, cmd: TenantCommand) -> anyhow::Result<()> {
+pub async fn run(config: &Config, db: &Database, cmd: TenantCommand) -> anyhow::Result<()> {
     match cmd {
+        TenantCommand::Export { id } => export(&db.pool, id).await?,
+        TenantCommand::Erase { id, matching, dry_run, json } => {
+            let erased = lifecycle::erase_personal_data(&db.pool, id, &matching, chrono::Utc::now(), dry_run)
+                .await
+                .map_err(|e| match e {
+                    ledger_store::StoreError::Conflict(m) => anyhow::anyhow!("{m}"),
+                    other => other.into(),
+                })?;
+            if json {
+                println!("{}", json!({ "tenant_id": id, "dry_run": dry_run, "erased": erased }));
+            } else {
+                let verb = if dry_run { "would erase" } else { "erased" };
+                println!(
+                    "tenant {id}: {verb} {} event payloads, {} Magento snapshots, {} Sage call bodies holding the value",
+                    erased.payloads, erased.snapshots, erased.sage_call_bodies
+                );
+            }
+        }
+        TenantCommand::Delete { id, confirm, json } => {
+            anyhow::ensure!(
+                confirm,
+                "deleting tenant {id} removes its events, audit trail, Sage link and tokens for good; \
+                 export it first (`ledger tenant export {id} > {id}.json`), then run again with --confirm"
+            );
+            // Sage is told first, while the tokens still exist: the refresh token stops working there.
+            let sage = crate::sage::connect_service(config, &db.pool, db.keyring.clone())?;
+            let revoked = match sage.disconnect(id).await {
+                Ok((_, revoked)) => Some(revoked),
+                Err(ledger_sync::sage::connect::ConnectError::NotConnected) => None,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not revoke the Sage tokens; deleting them anyway");
+                    Some(false)
+                }
+            };
+            let deleted =
+                lifecycle::delete_tenant(&db.pool, id).await?.ok_or_else(|| anyhow::anyhow!("no tenant {id}"))?;
+            if json {
+                println!("{}", json!({ "tenant_id": id, "deleted": deleted, "sage_tokens_revoked": revoked }));
+            } else {
+                println!(
+                    "tenant {id} deleted: {} events, {} callbacks, {} Sage cross-references, {} bindings{}",
+                    deleted.events,
+                    deleted.callbacks,
+                    deleted.sage_xrefs,
+                    deleted.bindings,
+                    match revoked {
+                        Some(true) => "; the Sage refresh token was revoked",
+                        Some(false) => "; the Sage refresh token could NOT be revoked (it lapses after 31 days unused)",
+                        None => "",
+                    }
+                );
+            }
+        }
         TenantCommand::Create { name, json } => {
             let name = name.trim();
             anyhow::ensure!(!name.is_empty() && name.len() <= 200, "--name must be 1-200 characters");
@@ -141,6 +221,36 @@ pub async fn run(db: &Database, cmd: TenantCommand) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// Streams the tenant's data to stdout as one JSON document: the tenant, its bindings and
+/// cross-references, then every run with its attempts, Sage calls and callbacks, a page at a time.
+async fn export(pool: &PgPool, id: TenantId) -> anyhow::Result<()> {
+    let head = lifecycle::export_head(pool, id).await?.ok_or_else(|| anyhow::anyhow!("no tenant {id}"))?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let head = serde_json::to_string(&head)?;
+    // The head object without its closing brace, then the runs as one more member.
+    write!(out, "{}", &head[..head.len() - 1])?;
+    write!(out, ",\"exported_at\":{},\"events\":[", serde_json::to_string(&chrono::Utc::now())?)?;
+    let mut cursor = None;
+    let mut first = true;
+    loop {
+        let (page, next) = lifecycle::export_events(pool, id, cursor, 500).await?;
+        for event in &page {
+            if !first {
+                out.write_all(b",")?;
+            }
+            first = false;
+            serde_json::to_writer(&mut out, event)?;
+        }
+        if page.len() < 500 {
+            break;
+        }
+        cursor = next;
+    }
+    writeln!(out, "]}}")?;
+    out.flush()?;
     Ok(())
 }
 

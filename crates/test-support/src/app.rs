@@ -88,6 +88,9 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub base_url: String,
     pub keyring: Arc<Keyring>,
+    /// The keyring's one key (id `t1`), for `ledger` processes on the same database:
+    /// `LEDGER_CRYPTO__KEYS__T1`.
+    pub secret_key: secrecy::SecretString,
     pub state: AppState,
     pub http: reqwest::Client,
     /// The sync engine the worker runs, when `TestAppOptions::engine` asked for it.
@@ -126,7 +129,8 @@ impl TestApp {
     pub async fn spawn_with(opts: TestAppOptions) -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let db = TestDb::new().await;
-        let keys = BTreeMap::from([("t1".to_owned(), Keyring::generate_key())]);
+        let secret_key = Keyring::generate_key();
+        let keys = BTreeMap::from([("t1".to_owned(), secret_key.clone())]);
         let keyring = Arc::new(Keyring::new(&keys, None).expect("test keyring"));
         let shutdown = CancellationToken::new();
         let worker_id = format!("test-worker-{}", uuid::Uuid::new_v4().simple());
@@ -204,7 +208,7 @@ impl TestApp {
             }));
         }
         let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
-        Self { db, addr, base_url: format!("http://{addr}"), keyring, state, http, engine, shutdown, tasks }
+        Self { db, addr, base_url: format!("http://{addr}"), keyring, secret_key, state, http, engine, shutdown, tasks }
     }
 
     pub async fn create_tenant(&self, name: &str) -> TestTenant {

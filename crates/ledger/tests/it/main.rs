@@ -13,6 +13,7 @@ mod health;
 mod ingest;
 mod keys;
 mod leases;
+mod lifecycle;
 mod logs;
 mod magento;
 mod operator_actions;
