@@ -371,8 +371,9 @@ const OVERDUE: Duration = Duration::from_secs(2);
 /// Re-pushes triggers for rows that need one, returning how many were pushed:
 /// - due and pending with no live trigger: lost, consumed by a claim that found a sibling running,
 ///   fetched by a worker that died before claiming (a fetched trigger is alive only while the worker
-///   holding it beats within `heartbeat_stale`; apalis itself would wait minutes), or delayed and
-///   overdue by [`OVERDUE`] (apalis's workers wake on inserts, not when a delayed trigger comes due);
+///   holding it beats within `heartbeat_stale`; apalis itself would wait minutes), or overdue by
+///   [`OVERDUE`] while no run is in flight (apalis's workers wake on inserts, not when a delayed
+///   trigger comes due; while runs are in flight they keep fetching);
 /// - running under a lease that ran out (a dead worker), not re-pushed since.
 ///
 /// Pending rows whose entity has a run in progress are left alone: that run's finish triggers them.
@@ -384,10 +385,15 @@ pub async fn reconcile(pool: &PgPool, limit: i64, heartbeat_stale: Duration) -> 
                   AND NOT EXISTS (
                       SELECT 1 FROM apalis.jobs j
                        WHERE j.id = e.task_id
-                         -- A pending trigger is alive until it is overdue: apalis wakes its workers on
-                         -- inserts only, so a delayed trigger that came due in a quiet queue is never
-                         -- fetched unless something else is pushed.
-                         AND ((j.status = 'Pending' AND j.run_at > now() - make_interval(secs => $3))
+                         -- A pending trigger is alive until it is overdue in an idle queue: apalis
+                         -- wakes its workers on inserts only, so a delayed trigger that came due in a
+                         -- quiet queue is never fetched unless something else is pushed. While runs are
+                         -- in flight the workers keep fetching, and a trigger waiting behind a backlog
+                         -- is only waiting its turn (re-pushing those held 500 rows locked every 5 s).
+                         AND ((j.status = 'Pending' AND (j.run_at > now() - make_interval(secs => $3)
+                                                         OR EXISTS (SELECT 1 FROM events r
+                                                                     WHERE r.state = 'running'
+                                                                       AND r.lease_expires_at > now())))
                               OR (j.status IN ('Queued', 'Running')
                                   AND EXISTS (SELECT 1 FROM worker_heartbeats h
                                                WHERE h.worker_id = j.lock_by

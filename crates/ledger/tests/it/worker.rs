@@ -181,3 +181,29 @@ async fn an_overdue_delayed_trigger_gets_a_fresh_one() {
     assert_eq!(runs::reconcile(&app.db.pool, 100, STALE).await.unwrap(), 1, "overdue: replaced");
     assert_eq!(app.task_count().await, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trigger_waiting_behind_runs_in_flight_is_not_replaced() {
+    // While runs are in flight the workers keep fetching: a trigger queued behind a backlog is waiting
+    // its turn, and replacing it (500 rows locked per pass) slowed every claim in `bench sync`.
+    let app = TestApp::spawn().await;
+    let t = app.create_tenant("shop").await;
+    for i in 1..=2u64 {
+        let key = format!("invoice.created:{i}");
+        assert_eq!(app.post_event(&t, "invoice.created", &key, &envelope(i)).await.status(), 202);
+    }
+    sqlx::query("UPDATE apalis.jobs SET run_at = now() - interval '10 seconds'").execute(&app.db.pool).await.unwrap();
+    sqlx::query("UPDATE events SET next_attempt_at = now() - interval '10 seconds', task_pushed_at = now() - interval '10 seconds'")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let first: uuid::Uuid = sqlx::query_scalar("SELECT id FROM events WHERE idempotency_key = 'invoice.created:1'")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    let claim = runs::claim(&app.db.pool, first, "busy-worker", Duration::from_secs(60)).await.unwrap().unwrap();
+    assert_eq!(runs::reconcile(&app.db.pool, 100, STALE).await.unwrap(), 0, "a run is in flight: the trigger waits");
+    let done = Outcome::Done(RunOutcome::Received { detail: "done".into() });
+    assert!(runs::finish(&app.db.pool, first, claim.lease_token, &done).await.unwrap());
+    assert_eq!(runs::reconcile(&app.db.pool, 100, STALE).await.unwrap(), 1, "the queue went idle: replaced");
+}
