@@ -45,6 +45,13 @@ enum Command {
     },
     /// Apply the ledger's and apalis-postgres's migrations.
     Migrate,
+    /// Probe this configuration's server: exit 0 when `/health/ready` answers 200 (container health
+    /// checks; the image has no curl).
+    Health {
+        /// The base URL to probe instead of `server.bind`.
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// Print the database URL in use (the private cluster's when none is configured), e.g. for psql.
     DbUrl,
     /// Manage Magento tenants.
@@ -137,6 +144,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
+        Command::Health { url } => health(&config, url).await,
         Command::DbUrl => {
             let db = database::Database::open(&config).await?;
             println!("{}", secrecy::ExposeSecret::expose_secret(&db.url));
@@ -207,4 +215,22 @@ mod tests {
     fn the_command_line_is_well_formed() {
         <super::Cli as clap::CommandFactory>::command().debug_assert();
     }
+}
+
+/// `ledger health`: one GET of `/health/ready`, printed, and its verdict as the exit status.
+async fn health(config: &Config, url: Option<String>) -> anyhow::Result<()> {
+    let base = url.unwrap_or_else(|| {
+        let mut bind = config.server.bind;
+        if bind.ip().is_unspecified() {
+            bind.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        format!("http://{bind}")
+    });
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).build()?;
+    let resp = client.get(format!("{}/health/ready", base.trim_end_matches('/'))).send().await?;
+    let status = resp.status();
+    println!("{}", resp.text().await.unwrap_or_default());
+    anyhow::ensure!(status.is_success(), "not ready: {status}");
+    Ok(())
 }

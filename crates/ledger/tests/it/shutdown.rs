@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use ledger_domain::TenantId;
 use ledger_store::Keyring;
 use reqwest::Method;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use test_support::{ChildGuard, TestDb, eventually, http_client};
 
@@ -116,6 +116,14 @@ async fn sigterm_under_load_refuses_new_webhooks_hands_runs_back_and_nothing_is_
         (running >= 2).then_some(())
     })
     .await;
+    let probe = |port: u16| {
+        Command::new(env!("CARGO_BIN_EXE_ledger"))
+            .args(["health", "--url", &format!("http://127.0.0.1:{port}")])
+            .env("LEDGER_CRYPTO__KEYS__K1", key.expose_secret())
+            .output()
+            .unwrap()
+    };
+    assert!(probe(port).status.success(), "`ledger health` passes while A serves");
     let pid = a.0.id().to_string();
     let term_at = Instant::now();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
@@ -125,6 +133,9 @@ async fn sigterm_under_load_refuses_new_webhooks_hands_runs_back_and_nothing_is_
         (ready_status(&http, port).await == Some(503)).then_some(())
     })
     .await;
+    let probed = probe(port);
+    assert!(!probed.status.success(), "`ledger health` fails once intake is closed");
+    assert!(String::from_utf8_lossy(&probed.stdout).contains("\"intake\":\"closed\""));
     for _ in 0..5 {
         control(&http, Method::POST, entities.clone(), Some(json!({"action": "create_invoice", "paid": false}))).await;
     }
