@@ -209,14 +209,6 @@ fn init_tracing(format: LogFormat, level: &str) {
     };
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_command_line_is_well_formed() {
-        <super::Cli as clap::CommandFactory>::command().debug_assert();
-    }
-}
-
 /// `ledger health`: one GET of `/health/ready`, printed, and its verdict as the exit status.
 async fn health(config: &Config, url: Option<String>) -> anyhow::Result<()> {
     let base = url.unwrap_or_else(|| {
@@ -233,4 +225,12 @@ async fn health(config: &Config, url: Option<String>) -> anyhow::Result<()> {
     println!("{}", resp.text().await.unwrap_or_default());
     anyhow::ensure!(status.is_success(), "not ready: {status}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_well_formed() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
 }
