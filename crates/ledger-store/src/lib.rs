@@ -1,6 +1,7 @@
 //! Postgres persistence for the ledger: one module per aggregate, plus the keyring and migrations.
 //! Every function that touches tenant data takes the tenant id.
 pub mod accounts;
+pub mod alerts;
 pub mod audit;
 pub mod bindings;
 pub mod callbacks;

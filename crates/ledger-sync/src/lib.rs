@@ -1,6 +1,7 @@
 //! The application services the API and the worker call: pairing a store, delivering sync-state
 //! callbacks, operators' actions on event runs and the per-tenant Magento clients. They combine the
 //! store (ledger-store) with the clients (ledger-magento), which themselves know no database.
+pub mod alerts;
 pub mod delivery;
 pub mod engine;
 pub mod operations;

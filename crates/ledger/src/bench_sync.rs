@@ -113,7 +113,14 @@ async fn measure(
     let fairness = if args.backlog > 0 {
         let noisy = bench.store(config, Tier::Standard).await?;
         let quiet = bench.store(config, Tier::Start).await?;
+        // The store posts slower than the workers sync, so without a pause the "backlog" would be
+        // worked off as it arrives: the noisy tenant is paused while its events are accepted, then
+        // resumed, so the quiet tenant really runs beside all of them waiting at once.
+        ledger_sync::operations::pause(&bench.db.pool, noisy.tenant, "bench: building the backlog")
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         let backlog = bench.invoices(&noisy, args.backlog).await?;
+        ledger_sync::operations::resume(&bench.db.pool, noisy.tenant).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         let quiet_ids = bench.open_loop(&quiet, 1.0, Duration::from_secs(20)).await?;
         bench.settle(&quiet_ids, Duration::from_secs(600)).await?;
         let quiet_stats = bench.stats(&quiet_ids).await?;

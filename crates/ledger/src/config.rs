@@ -26,6 +26,7 @@ pub struct Config {
     pub crypto: Crypto,
     pub admin: Admin,
     pub web: Web,
+    pub alerts: Alerts,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -126,6 +127,17 @@ pub struct Crypto {
 #[serde(deny_unknown_fields)]
 pub struct Admin {
     pub tokens: Vec<SecretString>,
+}
+
+/// Alerts to people (`ledger_sync::alerts`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alerts {
+    pub operator_emails: Vec<String>,
+    pub dead_letter_threshold: u32,
+    pub check_interval_secs: u64,
+    pub webhook_url: String,
+    pub webhook_secret: SecretString,
 }
 
 /// The merchant dashboard and operator console (`ledger-web`).
@@ -241,6 +253,31 @@ impl Config {
                     ledger_api::operator::MIN_OPERATOR_TOKEN_CHARS
                 ),
             });
+        }
+        positive("alerts.dead_letter_threshold", u64::from(self.alerts.dead_letter_threshold))?;
+        positive("alerts.check_interval_secs", self.alerts.check_interval_secs)?;
+        if let Some(bad) = self.alerts.operator_emails.iter().find(|e| !e.contains('@') || e.trim() != e.as_str()) {
+            return Err(ConfigError::Invalid {
+                key: "alerts.operator_emails",
+                message: format!("{bad:?} is not an e-mail address"),
+            });
+        }
+        if !self.alerts.webhook_url.is_empty() {
+            let ok = url::Url::parse(&self.alerts.webhook_url).is_ok_and(|u| {
+                u.host().is_some() && (u.scheme() == "https" || (u.scheme() == "http" && self.outbound.allow_http))
+            });
+            if !ok {
+                return Err(ConfigError::Invalid {
+                    key: "alerts.webhook_url",
+                    message: "must be an absolute https URL (http only with outbound.allow_http)".into(),
+                });
+            }
+            if secrecy::ExposeSecret::expose_secret(&self.alerts.webhook_secret).chars().count() < 16 {
+                return Err(ConfigError::Invalid {
+                    key: "alerts.webhook_secret",
+                    message: "needs at least 16 characters when alerts.webhook_url is set".into(),
+                });
+            }
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| ConfigError::Invalid { key: "log.level", message: e.to_string() })?;

@@ -53,6 +53,35 @@ pub fn web_config(config: &Config) -> ledger_web::WebConfig {
     }
 }
 
+/// The alert checks of `[alerts]`; the dashboard links point at `server.public_url`.
+pub fn alert_config(config: &Config) -> ledger_sync::alerts::AlertConfig {
+    let a = &config.alerts;
+    ledger_sync::alerts::AlertConfig {
+        rules: ledger_store::alerts::AlertRules {
+            dead_letter_threshold: i64::from(a.dead_letter_threshold),
+            operator_emails: a.operator_emails.clone(),
+            webhook: !a.webhook_url.is_empty(),
+            dashboard_url: config.public_url(),
+        },
+        interval: Duration::from_secs(a.check_interval_secs),
+        webhook: (!a.webhook_url.is_empty()).then(|| ledger_sync::alerts::AlertWebhook {
+            url: a.webhook_url.clone(),
+            secret: a.webhook_secret.clone(),
+        }),
+    }
+}
+
+/// The client alert webhooks are posted with: an operator's own endpoint (not merchant-typed), with a
+/// deadline and no redirects.
+fn alert_http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_default()
+}
+
 pub async fn run(mut config: Config, role: Role) -> anyhow::Result<()> {
     let simulators = if config.dev.simulators { Some(DevSimulators::start(&mut config).await?) } else { None };
     tracing::info!(authorize = %config.sage.authorize_url, token = %config.sage.token_url, api = %config.sage.api_base,
@@ -153,6 +182,11 @@ pub async fn serve_until(
         worker_done.cancel();
     }
 
+    let alerts = runs_worker.then(|| {
+        let config = alert_config(config);
+        tokio::spawn(ledger_sync::alerts::run(database.pool.clone(), alert_http(), config, shutdown.clone()))
+    });
+
     let idle_refresher = runs_worker.then(|| {
         tokio::spawn(ledger_sync::sage::run_idle_refresher(custody.clone(), IDLE_REFRESH_EVERY, shutdown.clone()))
     });
@@ -180,6 +214,9 @@ pub async fn serve_until(
     }
     if let Some(idle) = idle_refresher {
         let _ = idle.await;
+    }
+    if let Some(alerts) = alerts {
+        let _ = alerts.await;
     }
     let _ = maintenance.await;
     served.context("serving HTTP")?;

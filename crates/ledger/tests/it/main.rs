@@ -1,5 +1,6 @@
 //! End-to-end tests of the ledger over real HTTP and a real Postgres (one binary, modules inside).
 mod accounts_cli;
+mod alerts;
 mod bindings;
 mod callbacks;
 mod canonical;

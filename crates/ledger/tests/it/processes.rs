@@ -10,7 +10,7 @@ use ledger_store::{Keyring, tenants};
 use secrecy::{ExposeSecret, SecretString};
 use test_support::{ChildGuard, TestDb, TestTenant, envelope, eventually, http_client};
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
@@ -18,7 +18,14 @@ fn spawn_ledger(db: &TestDb, key: &SecretString, port: u16, extra: &[(&str, &str
     spawn_role(db, key, port, "all", extra, log)
 }
 
-fn spawn_role(db: &TestDb, key: &SecretString, port: u16, role: &str, extra: &[(&str, &str)], log: &str) -> ChildGuard {
+pub(crate) fn spawn_role(
+    db: &TestDb,
+    key: &SecretString,
+    port: u16,
+    role: &str,
+    extra: &[(&str, &str)],
+    log: &str,
+) -> ChildGuard {
     let log_file = std::fs::File::create(std::env::temp_dir().join(log)).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ledger"));
     cmd.args(["serve", "--role", role])
@@ -38,7 +45,7 @@ fn spawn_role(db: &TestDb, key: &SecretString, port: u16, role: &str, extra: &[(
 }
 
 /// A database, the keyring key the processes share, and a tenant created with it.
-async fn setup(name: &str) -> (TestDb, SecretString, TestTenant) {
+pub(crate) async fn setup(name: &str) -> (TestDb, SecretString, TestTenant) {
     let db = TestDb::new().await;
     let key = Keyring::generate_key();
     let keyring = Keyring::new(&BTreeMap::from([("k1".to_owned(), key.clone())]), None).unwrap();
@@ -48,7 +55,7 @@ async fn setup(name: &str) -> (TestDb, SecretString, TestTenant) {
 }
 
 /// `invoice.created` for entity 1, signed like the module, to the process on `port`.
-async fn post_invoice(http: &reqwest::Client, port: u16, tenant: &TestTenant) -> reqwest::Response {
+pub(crate) async fn post_invoice(http: &reqwest::Client, port: u16, tenant: &TestTenant) -> reqwest::Response {
     http.post(format!("http://127.0.0.1:{port}/webhooks/magento/{}/invoice.created", tenant.id))
         .bearer_auth(tenant.token())
         .header("content-type", "application/json")
@@ -59,7 +66,7 @@ async fn post_invoice(http: &reqwest::Client, port: u16, tenant: &TestTenant) ->
         .unwrap()
 }
 
-async fn wait_ready(http: &reqwest::Client, port: u16) {
+pub(crate) async fn wait_ready(http: &reqwest::Client, port: u16) {
     eventually("ledger ready", Duration::from_secs(60), || async {
         let r = http.get(format!("http://127.0.0.1:{port}/health/ready")).send().await.ok()?;
         r.status().is_success().then_some(())
