@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod delivery;
 pub mod engine;
+pub mod mail;
 pub mod operations;
 pub mod pairing;
 pub mod sage;

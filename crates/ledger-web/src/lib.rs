@@ -52,11 +52,19 @@ pub struct WebConfig {
     /// How long a sign-in lasts.
     pub session_ttl: Duration,
     pub throttle: Throttle,
+    /// No SMTP is configured: a reset message is written to the log at once, in the request. With
+    /// SMTP the background sender (`ledger_sync::mail`) sends the outbox.
+    pub log_mail_inline: bool,
 }
 
 impl Default for WebConfig {
     fn default() -> Self {
-        Self { secure_cookies: true, session_ttl: Duration::from_secs(12 * 3600), throttle: Throttle::default() }
+        Self {
+            secure_cookies: true,
+            session_ttl: Duration::from_secs(12 * 3600),
+            throttle: Throttle::default(),
+            log_mail_inline: true,
+        }
     }
 }
 
