@@ -97,6 +97,8 @@ pub fn router(app: AppState, config: WebConfig) -> Router {
         .route("/stores/{tenant_id}/events", get(events::log))
         .route("/stores/{tenant_id}/events/rows", get(events::rows))
         .route("/stores/{tenant_id}/events/retry", post(events::bulk_retry))
+        .route("/stores/{tenant_id}/bulk/{bulk_id}", get(events::bulk_page))
+        .route("/stores/{tenant_id}/bulk/{bulk_id}/progress", get(events::bulk_progress))
         .route("/events/{event_id}", get(events::detail))
         .route("/events/{event_id}/retry", post(events::retry))
         .route("/events/{event_id}/discard", post(events::discard))

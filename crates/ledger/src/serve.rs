@@ -186,6 +186,7 @@ pub async fn serve_until(
     let mailer = ledger_sync::mail::Mailer::new(config.mail.smtp_url.expose_secret(), &config.mail.from)?;
     let mail =
         runs_worker.then(|| tokio::spawn(ledger_sync::mail::run(database.pool.clone(), mailer, shutdown.clone())));
+    let bulk = runs_worker.then(|| tokio::spawn(ledger_sync::bulk::run(database.pool.clone(), shutdown.clone())));
     let alerts = runs_worker.then(|| {
         let config = alert_config(config);
         tokio::spawn(ledger_sync::alerts::run(database.pool.clone(), alert_http(), config, shutdown.clone()))
@@ -224,6 +225,9 @@ pub async fn serve_until(
     }
     if let Some(mail) = mail {
         let _ = mail.await;
+    }
+    if let Some(bulk) = bulk {
+        let _ = bulk.await;
     }
     let _ = maintenance.await;
     served.context("serving HTTP")?;
