@@ -15,6 +15,7 @@ mod policy;
 mod reset;
 mod sage;
 mod session;
+mod settings;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -97,6 +98,7 @@ pub fn router(app: AppState, config: WebConfig) -> Router {
         .route("/stores/{tenant_id}/events", get(events::log))
         .route("/stores/{tenant_id}/events/rows", get(events::rows))
         .route("/stores/{tenant_id}/events/retry", post(events::bulk_retry))
+        .route("/stores/{tenant_id}/settings", get(settings::page).post(settings::save))
         .route("/stores/{tenant_id}/bulk/{bulk_id}", get(events::bulk_page))
         .route("/stores/{tenant_id}/bulk/{bulk_id}/progress", get(events::bulk_progress))
         .route("/events/{event_id}", get(events::detail))
