@@ -56,6 +56,8 @@ pub struct WebConfig {
     /// No SMTP is configured: a reset message is written to the log at once, in the request. With
     /// SMTP the background sender (`ledger_sync::mail`) sends the outbox.
     pub log_mail_inline: bool,
+    /// `sage.daily_budget`: the console shows each tenant's share of it.
+    pub sage_daily_budget: u64,
 }
 
 impl Default for WebConfig {
@@ -65,6 +67,7 @@ impl Default for WebConfig {
             session_ttl: Duration::from_secs(12 * 3600),
             throttle: Throttle::default(),
             log_mail_inline: true,
+            sage_daily_budget: 1_296_000,
         }
     }
 }

@@ -45,6 +45,7 @@ pub fn web_config(config: &Config) -> ledger_web::WebConfig {
     ledger_web::WebConfig {
         secure_cookies: config.web.secure_cookies && !config.dev.simulators,
         log_mail_inline: secrecy::ExposeSecret::expose_secret(&config.mail.smtp_url).is_empty(),
+        sage_daily_budget: config.sage.daily_budget,
         session_ttl: Duration::from_secs(config.web.session_ttl_hours * 3600),
         throttle: ledger_web::Throttle {
             window: Duration::from_secs(config.web.signin_window_secs),

@@ -185,6 +185,20 @@ async fn bulk_retry_counts_first_and_operators_are_audited() {
         .unwrap();
     assert_eq!(rows, vec![("bulk_requeue".into(), 3), ("discard".into(), 1)]);
 
+    // The console shows each tenant's share of today's Sage budget (yesterday's calls do not count).
+    for (seq, day) in [(1, "now()"), (2, "now()"), (3, "now() - interval '2 days'")] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO sage_calls (event_id, lease_token, seq, started_at, latency_ms, method, path)
+             VALUES ($1, 1, {seq}, {day}, 5, 'GET', '/contacts')"
+        )))
+        .bind(dead[0])
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    }
+    let console = op.get("/ops?sort=budget").await;
+    assert!(console.body.contains("Sage budget today") && console.body.contains("2 calls"), "{}", console.body);
+
     let failures = op.get("/ops/failures").await;
     assert!(failures.body.contains("transient"), "{}", failures.body);
     let group = op.get("/ops/failures?class=transient&code=").await;
