@@ -32,6 +32,7 @@ mod sync_customers;
 mod sync_faults;
 mod sync_payments;
 mod sync_refunds;
+mod sync_scale;
 mod sync_tax;
 mod sync_waits;
 mod tile;
