@@ -18,11 +18,11 @@ fn dec(v: &Value) -> Decimal {
     }
 }
 
-fn customer<'a>(fx: &'a Value, pick: impl Fn(&Value) -> bool) -> &'a Value {
+fn customer(fx: &Value, pick: impl Fn(&Value) -> bool) -> &Value {
     fx["customers"].as_array().unwrap().iter().find(|c| pick(c)).expect("the seeded store has such a customer")
 }
 
-fn fixture_invoice<'a>(fx: &'a Value, id: u64) -> &'a Value {
+fn fixture_invoice(fx: &Value, id: u64) -> &Value {
     fx["invoices"].as_array().unwrap().iter().find(|i| i["id"] == id).unwrap()
 }
 
