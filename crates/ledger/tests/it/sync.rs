@@ -104,6 +104,53 @@ impl World {
             .collect()
     }
 
+    /// The saved policy with `patch`'s top-level keys replaced, saved through the operator route.
+    pub async fn patch_policy(&self, patch: Value) -> Value {
+        let url = format!("{}/api/v1/tenants/{}/sage/policy", self.app.base_url, self.tenant);
+        let mut doc: Value =
+            self.app.http.get(&url).bearer_auth(OPERATOR_TOKEN).send().await.unwrap().json().await.unwrap();
+        for (k, v) in patch.as_object().expect("a patch is an object") {
+            doc[k] = v.clone();
+        }
+        let resp = self.app.http.put(&url).bearer_auth(OPERATOR_TOKEN).json(&doc).send().await.unwrap();
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, StatusCode::OK, "policy refused: {body}");
+        body
+    }
+
+    /// The store's fixtures (`GET /_sim/fixtures`): entities with ids and totals.
+    pub async fn fixtures(&self) -> Value {
+        control(&self.app.http, Method::GET, format!("{}/_sim/fixtures", self.store.base_url()), None).await
+    }
+
+    /// Each terminal outcome written for the Magento callback, in order: (event, magento id,
+    /// sync_status, skip_reason, error_code).
+    pub async fn outcomes(&self) -> Vec<(String, i64, String, Option<String>, Option<String>)> {
+        sqlx::query_as(
+            "SELECT e.event_name, c.magento_entity_id, c.sync_status, c.skip_reason, c.error_code \
+             FROM callbacks c JOIN events e ON e.id = c.event_id WHERE c.tenant_id = $1 ORDER BY c.id",
+        )
+        .bind(self.tenant)
+        .fetch_all(&self.app.db.pool)
+        .await
+        .unwrap()
+    }
+
+    /// The outcome of `event` for Magento entity `id`, once there is one.
+    pub async fn outcome(&self, event: &str, id: u64) -> (String, Option<String>, Option<String>) {
+        eventually("the event has its outcome", Duration::from_secs(60), || async {
+            self.outcomes().await.into_iter().find(|o| o.0 == event && o.1 == id as i64).map(|o| (o.2, o.3, o.4))
+        })
+        .await
+    }
+
+    /// sage-sim's call log.
+    pub async fn calls(&self) -> Vec<Value> {
+        let body = self.sage_control(Method::GET, "/calls", None).await;
+        body.as_array().cloned().or_else(|| body["items"].as_array().cloned()).unwrap_or_default()
+    }
+
     pub async fn records(&self, kind: &str) -> Vec<Value> {
         let url = format!("{}/_sim/records?business={}&type={kind}", self.sage.base_url(), self.business);
         let body = control(&self.app.http, Method::GET, url, None).await;
