@@ -14,7 +14,9 @@ use uuid::Uuid;
 
 use crate::ingest::require_json;
 use crate::operator::Operator;
+use crate::problem::Problem;
 use crate::{ApiError, AppState};
+use utoipa::ToSchema;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -46,6 +48,30 @@ fn event_id(raw: &str) -> Result<Uuid, ApiError> {
 }
 
 /// `GET /api/v1/tenants/{tenant_id}/events?state=&event=&q=&from=&to=&limit=&cursor=`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenants/{tenant_id}/events",
+    tag = "events",
+    summary = "A tenant's event runs, newest first",
+    params(("tenant_id" = Uuid, Path, description = "The tenant (one Magento store)"),
+        ("state" = Option<String>, Query, description = "Comma-separated states"),
+        ("event" = Option<String>, Query, description = "Comma-separated event names"),
+        ("q" = Option<String>, Query, description = "An increment id or a Magento entity id"),
+        ("from" = Option<String>, Query, description = "Received at or after (RFC 3339)"),
+        ("to" = Option<String>, Query, description = "Received before (RFC 3339)"),
+        ("limit" = Option<u32>, Query, description = "1-200, default 50"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page: `{\"items\": [run], \"next_cursor\"}` (see docs/operations.md)", body = Object),
+        (status = 401, description = "Missing or wrong operator bearer (`unauthorized`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid_filter`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`unknown_tenant`", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Internal error (`internal`), logged with the request id", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy or the database is unavailable (`unavailable`); `Retry-After: 5`", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("operator" = [])),
+)]
 pub async fn list(
     _: Operator,
     State(state): State<AppState>,
@@ -58,6 +84,21 @@ pub async fn list(
 }
 
 /// `GET /api/v1/events/{event_id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events/{event_id}",
+    tag = "events",
+    summary = "One run with its attempts, snapshots, Sage calls and diff",
+    params(("event_id" = Uuid, Path, description = "The event run")),
+    responses(
+        (status = 200, description = "The run (see docs/operations.md)", body = Object),
+        (status = 401, description = "Missing or wrong operator bearer (`unauthorized`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`unknown_event`", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Internal error (`internal`), logged with the request id", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy or the database is unavailable (`unavailable`); `Retry-After: 5`", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("operator" = [])),
+)]
 pub async fn show(
     _: Operator,
     State(state): State<AppState>,
@@ -67,12 +108,28 @@ pub async fn show(
 }
 
 /// `202` answer of a requeue.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RequeueAccepted {
     pub sync_run_id: Uuid,
 }
 
 /// `POST /api/v1/events/{event_id}/requeue`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/events/{event_id}/requeue",
+    tag = "events",
+    summary = "Run a failed, dead-lettered or discarded run again",
+    params(("event_id" = Uuid, Path, description = "The event run")),
+    responses(
+        (status = 202, description = "The new run", body = RequeueAccepted),
+        (status = 401, description = "Missing or wrong operator bearer (`unauthorized`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`unknown_event`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`not_requeueable` (its state) or `superseded` (an older run of a requeued event)", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Internal error (`internal`), logged with the request id", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy or the database is unavailable (`unavailable`); `Retry-After: 5`", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("operator" = [])),
+)]
 pub async fn requeue(
     _: Operator,
     State(state): State<AppState>,
@@ -82,14 +139,35 @@ pub async fn requeue(
     Ok((StatusCode::ACCEPTED, Json(RequeueAccepted { sync_run_id })))
 }
 
-#[derive(Deserialize)]
+/// Why the run is set aside (1-500 characters), kept in the audit trail.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct DiscardBody {
+pub struct DiscardBody {
     reason: String,
 }
 
 /// `POST /api/v1/events/{event_id}/discard {"reason"}`: 400 for a body that is not JSON, 422 for JSON
 /// without a usable reason.
+#[utoipa::path(
+    post,
+    path = "/api/v1/events/{event_id}/discard",
+    tag = "events",
+    summary = "Set a pending, failed or dead-lettered run aside",
+    params(("event_id" = Uuid, Path, description = "The event run")),
+    request_body(content = DiscardBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The run, `discarded`", body = Object),
+        (status = 401, description = "Missing or wrong operator bearer (`unauthorized`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Not JSON (`bad-request`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`unknown_event`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`not_discardable`: running or finished", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not `application/json` (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_reason`: 1-500 characters", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Internal error (`internal`), logged with the request id", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy or the database is unavailable (`unavailable`); `Retry-After: 5`", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("operator" = [])),
+)]
 pub async fn discard(
     _: Operator,
     State(state): State<AppState>,

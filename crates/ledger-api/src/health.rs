@@ -9,27 +9,31 @@ use ledger_store::health;
 use serde::Serialize;
 
 use crate::AppState;
+use utoipa::ToSchema;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Live {
     pub status: &'static str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Ready {
     /// `ready` or `not_ready`.
     pub status: &'static str,
     pub checks: ReadyChecks,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ReadyChecks {
     /// `ok` or `unavailable`.
     pub database: &'static str,
+    /// `{"ledger_current", "apalis_current"}` (booleans), or `unavailable`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub migrations: Option<MigrationsCheck>,
     /// Seconds since the worker's last heartbeat (`null`: none yet); only for the worker role.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
     pub worker_heartbeat_age_s: Option<Option<f64>>,
     /// `closed` while the process shuts down (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -46,10 +50,27 @@ pub enum MigrationsCheck {
 
 const UNAVAILABLE: &str = "unavailable";
 
+#[utoipa::path(
+    get,
+    path = "/health/live",
+    tag = "health",
+    summary = "The process answers",
+    responses((status = 200, description = "`{\"status\": \"ok\"}`", body = Live)),
+)]
 pub async fn live() -> Json<Live> {
     Json(Live { status: "ok" })
 }
 
+#[utoipa::path(
+    get,
+    path = "/health/ready",
+    tag = "health",
+    summary = "The database answers, both migration sets are applied, (worker role) the heartbeat is fresh",
+    responses(
+        (status = 200, description = "Ready", body = Ready),
+        (status = 503, description = "Not ready; `checks` says why", body = Ready),
+    ),
+)]
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Ready>) {
     let mut checks = ReadyChecks { database: "ok", migrations: None, worker_heartbeat_age_s: None, intake: None };
     let mut ok = true;

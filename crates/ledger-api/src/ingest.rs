@@ -13,6 +13,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::magento::MagentoTenant;
+use crate::problem::Problem;
 use crate::{ApiError, AppState};
 
 /// Refuses webhooks with 503 once the process shuts down, before any verification work: the module
@@ -26,11 +27,38 @@ pub async fn intake_open(
 }
 
 /// `202` (or `200` for a duplicate): the run that handles the event; the module's sync CLI shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SyncRun {
     pub sync_run_id: Uuid,
 }
 
+#[utoipa::path(
+    post,
+    path = "/webhooks/magento/{tenant_id}/{event}",
+    tag = "magento",
+    summary = "Receive one signed event from the Magento module",
+    description = "Verifies the HS256 JWT, validates the envelope and, in one transaction, consumes the `jti`, \
+        stores the event and queues its run. Never 409 nor 429: the module dead-letters every 4xx, so \
+        overload and shutdown answer 503.",
+    params(
+        ("tenant_id" = Uuid, Path, description = "The tenant the store was paired as"),
+        ("event" = String, Path, description = "`invoice.created`, `invoice.paid`, `creditmemo.created`, `customer.upserted` or `product.upserted`"),
+        ("Idempotency-Key" = String, Header, description = "The module's key for this event; a repeat answers the original run"),
+    ),
+    request_body(content = Object, description = "The event envelope (spec §2.2)", content_type = "application/json"),
+    responses(
+        (status = 202, description = "Accepted: a new run (or a rerun of a failed one)", body = SyncRun),
+        (status = 200, description = "A duplicate: the original run; `Idempotent-Replayed: true`", body = SyncRun),
+        (status = 400, description = "Missing or bad `Idempotency-Key`, or an invalid envelope (`bad-request`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Bad, expired, replayed or revoked JWT (`unauthorized`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown event name (`not-found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body larger than `server.max_body_bytes` (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not `application/json` (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Internal error (`internal`), logged with the request id", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy, database unavailable (`unavailable`) or shutting down (`shutting-down`); `Retry-After: 5`", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("magento_jwt" = [])),
+)]
 pub async fn receive(
     State(state): State<AppState>,
     verified: MagentoTenant,

@@ -5,6 +5,7 @@ pub mod health;
 pub mod ingest;
 pub mod keys;
 pub mod magento;
+pub mod openapi;
 pub mod operator;
 pub mod policy;
 pub mod problem;

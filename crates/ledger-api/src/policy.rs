@@ -12,18 +12,23 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::operator::Operator;
+use crate::problem::Problem;
 use crate::{ApiError, AppState};
+use utoipa::ToSchema;
 
 /// A refused policy: the problem+json fields plus one entry per field.
-#[derive(Serialize)]
-struct PolicyProblem<'a> {
+#[derive(Serialize, ToSchema)]
+#[schema(as = PolicyProblem)]
+pub struct PolicyProblem<'a> {
     #[serde(rename = "type")]
     kind: String,
     title: &'static str,
     status: u16,
     detail: String,
     code: &'static str,
+    /// One entry per refused field: `{"field", "message"}` (only for `invalid_policy`).
     #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
+    #[schema(value_type = Vec<Object>)]
     errors: &'a [FieldError],
 }
 
@@ -61,7 +66,26 @@ fn problem(e: PolicyError) -> Response {
 }
 
 /// `GET …/sage/policy` → the stored policy document.
-async fn read(_: Operator, State(state): State<AppState>, Path(tenant): Path<String>) -> Result<Response, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenants/{tenant_id}/sage/policy",
+    tag = "policy",
+    summary = "The binding's sync policy",
+    params(("tenant_id" = Uuid, Path, description = "The tenant (one Magento store)")),
+    responses(
+        (status = 200, description = "The policy document (see docs/sync-engine.md)", body = Object),
+        (status = 401, description = "Missing or wrong operator bearer (`unauthorized`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`sage_not_connected`: no Sage binding; unknown tenant or the sync engine not offered here (`not-found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Internal error (`internal`), logged with the request id", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy or the database is unavailable (`unavailable`); `Retry-After: 5`", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("operator" = [])),
+)]
+pub async fn read(
+    _: Operator,
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+) -> Result<Response, ApiError> {
     let tenant = tenant_id(&tenant)?;
     Ok(match engine(&state)?.policy(tenant).await {
         Ok(policy) => Json(policy).into_response(),
@@ -70,7 +94,27 @@ async fn read(_: Operator, State(state): State<AppState>, Path(tenant): Path<Str
 }
 
 /// `PUT …/sage/policy` with the whole document → the saved (canonical) document.
-async fn save(
+#[utoipa::path(
+    put,
+    path = "/api/v1/tenants/{tenant_id}/sage/policy",
+    tag = "policy",
+    summary = "Replace the binding's sync policy",
+    params(("tenant_id" = Uuid, Path, description = "The tenant (one Magento store)")),
+    request_body(content = Object, description = "The whole policy document", content_type = "application/json"),
+    responses(
+        (status = 200, description = "The saved, canonical document", body = Object),
+        (status = 401, description = "Missing or wrong operator bearer (`unauthorized`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Not a JSON document (`bad-request`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`sage_not_connected`, or unknown tenant (`not-found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`sage_not_active`: the binding is not active", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_policy`: one entry per field in `errors`", body = PolicyProblem, content_type = "application/problem+json"),
+        (status = 502, description = "`sage_unavailable`: the Sage ids could not be checked", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Internal error (`internal`), logged with the request id", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy or the database is unavailable (`unavailable`); `Retry-After: 5`", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("operator" = [])),
+)]
+pub async fn save(
     _: Operator,
     State(state): State<AppState>,
     Path(tenant): Path<String>,

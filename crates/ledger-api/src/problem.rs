@@ -55,7 +55,7 @@ impl ApiError {
         }
     }
 
-    fn code(&self) -> &'static str {
+    pub(crate) fn code(&self) -> &'static str {
         match self {
             Self::Unauthorized(_) => "unauthorized",
             Self::BadRequest(_) => "bad-request",
@@ -76,15 +76,23 @@ impl From<StoreError> for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// An error answer (RFC 9457 `application/problem+json`). `type` is `/problems/{code}`; the stable codes,
+/// their statuses and meanings are listed in the OpenAPI document (`crate::openapi::PROBLEM_TYPES`).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Problem)]
+pub struct Problem {
+    /// `/problems/{code}`, a stable code (see the list in this schema's description).
     #[serde(rename = "type")]
-    kind: String,
-    title: &'a str,
-    status: u16,
-    detail: String,
+    #[schema(example = "/problems/not-found")]
+    pub kind: String,
+    /// The HTTP status's reason phrase.
+    pub title: &'static str,
+    pub status: u16,
+    /// A short human sentence; the Magento module shows 4xx details to merchants verbatim.
+    pub detail: String,
+    /// The stable code again, for errors that carry their own (pairing, Sage connect, operations).
     #[serde(skip_serializing_if = "Option::is_none")]
-    code: Option<&'static str>,
+    pub code: Option<&'static str>,
 }
 
 impl IntoResponse for ApiError {

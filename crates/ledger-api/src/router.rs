@@ -12,7 +12,7 @@ use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::{ApiError, AppState, events, health, ingest, policy, sage, stores, tile};
+use crate::{ApiError, AppState, events, health, ingest, openapi, policy, sage, stores, tile};
 
 pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
@@ -28,6 +28,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/stores/{tenant_id}/disconnect", post(stores::disconnect))
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
+        .route("/api/openapi.json", get(openapi::openapi_json))
         .route_layer(deadline(config.request_timeout));
     // Pairing waits on the store (its pair call alone may take 20 s, then a ping): a short deadline
     // would cut it off after the store took the new key.

@@ -14,20 +14,25 @@ use serde::{Deserialize, Serialize};
 
 use crate::ingest::require_json;
 use crate::operator::Operator;
+use crate::problem::Problem;
 use crate::{ApiError, AppState};
+use utoipa::ToSchema;
 
-#[derive(Deserialize)]
+/// The pairing code the store's admin shows, and the store's base URL.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PairBody {
+pub struct PairBody {
     pairing_code: String,
     magento_base_url: String,
 }
 
 /// `201` answer of a pairing.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Paired {
+    #[schema(value_type = String, format = Uuid)]
     pub tenant_id: TenantId,
-    /// The store's connection status (`active` once the first ping answered).
+    /// The store's connection status (`active` once the first ping answered, else `pending`).
+    #[schema(value_type = String, example = "active")]
     pub status: ConnectionStatus,
     /// Whether an existing binding of the same store got a new key.
     pub rotated: bool,
@@ -35,6 +40,24 @@ pub struct Paired {
     pub warning: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/stores/pair",
+    tag = "stores",
+    summary = "Pair a store with its pairing code",
+    request_body(content = PairBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Paired", body = Paired),
+        (status = 401, description = "Missing or wrong operator bearer (`unauthorized`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Not `{\"pairing_code\", \"magento_base_url\"}` (`bad-request`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not `application/json` (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "What the merchant typed: `invalid_store_url`, `pairing_code_missing`, `ledger_url_not_https`, `pairing_code_rejected`, `pair_bad_request`, `store_url_refused`", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "What the store answered: `store_unreachable`, `store_no_answer`, `store_tls_error`, `store_redirects`, `not_a_byte8_store`, `byte8_module_missing`, `store_error`", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Internal error (`internal`), logged with the request id", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy or the database is unavailable (`unavailable`); `Retry-After: 5`", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("operator" = [])),
+)]
 pub async fn pair(
     _: Operator,
     State(state): State<AppState>,
@@ -91,6 +114,21 @@ fn pairing_problem(e: &PairingError) -> ApiError {
     ApiError::Coded { status, code: e.code(), detail: e.to_string() }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/stores/{tenant_id}/disconnect",
+    tag = "stores",
+    summary = "Revoke a store's binding from the ledger side",
+    params(("tenant_id" = Uuid, Path, description = "The tenant (one Magento store)")),
+    responses(
+        (status = 204, description = "Revoked; the store's later webhooks answer 401"),
+        (status = 401, description = "Missing or wrong operator bearer (`unauthorized`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant (`not-found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Internal error (`internal`), logged with the request id", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy or the database is unavailable (`unavailable`); `Retry-After: 5`", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("operator" = [])),
+)]
 pub async fn disconnect(
     _: Operator,
     State(state): State<AppState>,

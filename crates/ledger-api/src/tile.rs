@@ -11,23 +11,26 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::magento::MagentoTenant;
+use crate::problem::Problem;
 use crate::{ApiError, AppState};
+use utoipa::ToSchema;
 
 /// What the module's admin tile reads (spec §1.6); every field is optional to the module.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TileHealth {
     pub tenant: TileTenant,
     pub binding: TileBinding,
     pub sync: TileSync,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TileTenant {
     /// `active`, `pending` or `token_revoked`.
+    #[schema(value_type = String, example = "active")]
     pub magento_connection_status: ConnectionStatus,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TileBinding {
     /// `revoked` when the store's binding to the ledger is revoked, else the Sage binding's status,
     /// else `not_connected`.
@@ -37,7 +40,7 @@ pub struct TileBinding {
     pub region: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TileSync {
     /// RFC 3339, second precision, UTC.
     pub last_run_at: Option<String>,
@@ -45,6 +48,19 @@ pub struct TileSync {
     pub failed_24h: i64,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/tile/health",
+    tag = "magento",
+    summary = "What the module's admin tile shows",
+    responses(
+        (status = 200, description = "The tile", body = TileHealth),
+        (status = 401, description = "Bad, expired, replayed or revoked JWT (`unauthorized`)", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Internal error (`internal`), logged with the request id", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy or the database is unavailable (`unavailable`); `Retry-After: 5`", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("magento_jwt" = [])),
+)]
 pub async fn tile_health(State(state): State<AppState>, magento: MagentoTenant) -> Result<Json<TileHealth>, ApiError> {
     magento.consume(&state).await?;
     let tenant = tenants::get(&state.pool, magento.tenant).await?.ok_or(ApiError::Unauthorized("unknown tenant"))?;
@@ -70,6 +86,21 @@ fn tile_binding(tenant_active: bool, sage: Option<&health::TileBinding>) -> Tile
     TileBinding { status: status.to_owned(), region: sage.and_then(|b| b.region.clone()) }
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/tenant/disconnect",
+    tag = "magento",
+    summary = "The module's Disconnect button: revoke the binding",
+    request_body(content = Object, description = "`{}` (or no body)", content_type = "application/json"),
+    responses(
+        (status = 204, description = "Revoked; later webhooks answer 401"),
+        (status = 400, description = "Not a JSON object (`bad-request`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Bad, expired, replayed or revoked JWT (`unauthorized`)", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Internal error (`internal`), logged with the request id", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy or the database is unavailable (`unavailable`); `Retry-After: 5`", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("magento_jwt" = [])),
+)]
 pub async fn disconnect(
     State(state): State<AppState>,
     magento: MagentoTenant,

@@ -52,6 +52,8 @@ enum Command {
         #[arg(long)]
         url: Option<String>,
     },
+    /// Print the API's OpenAPI document (what `GET /api/openapi.json` serves and `docs/openapi.json` holds).
+    Openapi,
     /// Print the database URL in use (the private cluster's when none is configured), e.g. for psql.
     DbUrl,
     /// Manage Magento tenants.
@@ -129,6 +131,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             init_tracing(LogFormat::Text, "info");
             return magento_sim::run(args).await;
         }
+        // Needs no configuration: it describes the code.
+        Command::Openapi => {
+            print!("{}", ledger_api::openapi::to_json());
+            return Ok(());
+        }
         _ => {}
     }
     let config = Config::load(cli.config.as_deref())?;
@@ -194,7 +201,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             result
         }
         Command::Bench { command } => bench::run(&config, command).await,
-        Command::SageSim(_) | Command::MagentoSim(_) => Ok(()),
+        Command::SageSim(_) | Command::MagentoSim(_) | Command::Openapi => Ok(()),
     }
 }
 

@@ -18,6 +18,7 @@ mod lifecycle;
 mod logs;
 mod magento;
 mod mail;
+mod openapi;
 mod operator_actions;
 mod operator_cli;
 mod operator_events;
