@@ -5,6 +5,7 @@ pub mod health;
 pub mod ingest;
 pub mod keys;
 pub mod magento;
+pub mod metrics;
 pub mod operator;
 pub mod policy;
 pub mod problem;
@@ -16,6 +17,7 @@ pub mod tile;
 
 pub use keys::KeyCacheSettings;
 pub use magento::MagentoTenant;
+pub use metrics::MetricsRender;
 pub use operator::{Operator, OperatorTokens};
 pub use problem::ApiError;
 pub use router::router;

@@ -11,6 +11,7 @@ mod dev;
 mod events;
 mod keyfile;
 mod keys;
+mod metrics;
 mod operator;
 mod outbound;
 mod sage;

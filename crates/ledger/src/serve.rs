@@ -141,7 +141,8 @@ pub async fn serve_until(
     let sage = crate::sage::connect_service(config, &database.pool, database.keyring.clone())?.with_gate(gate.clone());
     let custody = crate::sage::custody(config, &database.pool, database.keyring.clone())?;
     let engine = Arc::new(crate::sage::sync_engine(config, &database.pool, clients.clone(), custody.clone(), gate)?);
-    let state = state.with_sage(Arc::new(sage)).with_engine(engine.clone());
+    let render = crate::metrics::install(Duration::from_secs(config.metrics.sample_secs))?;
+    let state = state.with_sage(Arc::new(sage)).with_engine(engine.clone()).with_metrics(render.clone());
     let state_intake = state.intake.clone();
     let app = match role {
         Role::Worker => ledger_api::router::health_router(state),
@@ -154,6 +155,23 @@ pub async fn serve_until(
 
     let worker_done = CancellationToken::new();
     let maintenance = tokio::spawn(ledger_worker::maintenance(database.pool.clone(), clock.clone(), shutdown.clone()));
+    let sampler = tokio::spawn(ledger_worker::sampler::run(
+        database.pool.clone(),
+        Duration::from_secs(config.metrics.sample_secs),
+        config.sage.daily_budget,
+        shutdown.clone(),
+    ));
+    let metrics_listener = match config.metrics.bind {
+        Some(bind) => {
+            let listener = crate::metrics::serve_unauthenticated(bind, render, shutdown.clone());
+            Some(tokio::spawn(async move {
+                if let Err(e) = listener.await {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            }))
+        }
+        None => None,
+    };
     let worker = runs_worker.then(|| {
         let wc = WorkerConfig {
             concurrency: config.worker.concurrency,
@@ -219,6 +237,10 @@ pub async fn serve_until(
         let _ = alerts.await;
     }
     let _ = maintenance.await;
+    let _ = sampler.await;
+    if let Some(listener) = metrics_listener {
+        let _ = listener.await;
+    }
     served.context("serving HTTP")?;
     tracing::info!("stopped");
     Ok(())

@@ -16,6 +16,7 @@ mod keys;
 mod leases;
 mod lifecycle;
 mod logs;
+mod metrics;
 mod magento;
 mod operator_actions;
 mod operator_cli;
