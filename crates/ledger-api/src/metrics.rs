@@ -40,8 +40,7 @@ pub async fn track_ingest(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let outcome = ingest_outcome(response.status());
     metrics::counter!("ledger_ingest_requests_total", "outcome" => outcome).increment(1);
-    metrics::histogram!("ledger_ingest_duration_seconds", "outcome" => outcome)
-        .record(started.elapsed().as_secs_f64());
+    metrics::histogram!("ledger_ingest_duration_seconds", "outcome" => outcome).record(started.elapsed().as_secs_f64());
     response
 }
 

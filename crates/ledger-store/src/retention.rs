@@ -8,7 +8,7 @@ pub const KINDS: [&str; 7] =
     ["payloads", "snapshots", "call_bodies", "callbacks", "alerts", "jwt_replay", "finished_tasks"];
 
 /// The advisory lock one purging process holds (any process may try; the others skip the pass).
-const LOCK_KEY: i64 = 0x6c65_6467_6572_5250; // "ledgerRP"
+pub const LOCK_KEY: i64 = 0x6c65_6467_6572_5250; // "ledgerRP"
 
 /// The windows, in days, and the batch size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +91,8 @@ pub async fn dry_run(pool: &PgPool, w: &Windows, now: DateTime<Utc>) -> Result<C
 /// purging now), nothing was done.
 pub async fn purge(pool: &PgPool, w: &Windows, now: DateTime<Utc>) -> Result<Option<Counts>, StoreError> {
     let mut conn = pool.acquire().await?;
-    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(LOCK_KEY).fetch_one(&mut *conn).await?;
+    let locked: bool =
+        sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(LOCK_KEY).fetch_one(&mut *conn).await?;
     if !locked {
         return Ok(None);
     }
@@ -129,13 +130,12 @@ async fn purge_locked(pool: &PgPool, w: &Windows, now: DateTime<Utc>) -> Result<
         .bind(batch)
         .fetch_all(&mut *tx)
         .await?;
-        let snapshots = sqlx::query(
-            "UPDATE event_attempts SET snapshot = NULL WHERE event_id = ANY($1) AND snapshot IS NOT NULL",
-        )
-        .bind(&ids)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let snapshots =
+            sqlx::query("UPDATE event_attempts SET snapshot = NULL WHERE event_id = ANY($1) AND snapshot IS NOT NULL")
+                .bind(&ids)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         tx.commit().await?;
         counts.0[0] += ids.len() as u64;
         counts.0[1] += snapshots;
@@ -193,7 +193,12 @@ async fn purge_locked(pool: &PgPool, w: &Windows, now: DateTime<Utc>) -> Result<
     Ok(counts)
 }
 
-async fn delete_batches(pool: &PgPool, sql: &'static str, cutoff: DateTime<Utc>, batch: i64) -> Result<u64, StoreError> {
+async fn delete_batches(
+    pool: &PgPool,
+    sql: &'static str,
+    cutoff: DateTime<Utc>,
+    batch: i64,
+) -> Result<u64, StoreError> {
     let mut total = 0;
     loop {
         let n = sqlx::query(sql).bind(cutoff).bind(batch).execute(pool).await?.rows_affected();

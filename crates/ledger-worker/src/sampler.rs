@@ -7,7 +7,8 @@ use tokio_util::sync::CancellationToken;
 
 /// Every state a run can be in: each is published, 0 when it has no runs, so a rate or an alert
 /// never sees a series vanish.
-const STATES: [&str; 8] = ["pending", "running", "received", "synced", "skipped", "failed", "dead_lettered", "discarded"];
+const STATES: [&str; 8] =
+    ["pending", "running", "received", "synced", "skipped", "failed", "dead_lettered", "discarded"];
 
 /// Samples until `shutdown`. `daily_budget` is `sage.daily_budget`, published beside the day's use.
 pub async fn run(pool: PgPool, interval: Duration, daily_budget: u64, shutdown: CancellationToken) {

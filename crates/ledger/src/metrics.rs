@@ -79,18 +79,33 @@ fn describe() {
     describe_gauge!("ledger_events", "Event runs by state (sampled)");
     describe_gauge!("ledger_events_parked", "Pending runs set aside (tenant paused, Sage to reconnect...) (sampled)");
     describe_gauge!("ledger_dead_letters", "Dead-lettered event runs (sampled)");
-    describe_gauge!("ledger_oldest_pending_age_seconds", Unit::Seconds, "Age of the oldest unparked pending run (sampled)");
+    describe_gauge!(
+        "ledger_oldest_pending_age_seconds",
+        Unit::Seconds,
+        "Age of the oldest unparked pending run (sampled)"
+    );
     describe_gauge!(
         "ledger_tenant_oldest_pending_age_seconds",
         Unit::Seconds,
         "Age of the oldest unparked pending run of the 5 tenants with the oldest (sampled)"
     );
     describe_gauge!("ledger_callbacks_backlog", "Callbacks not yet delivered (sampled)");
-    describe_gauge!("ledger_callbacks_oldest_age_seconds", Unit::Seconds, "Age of the oldest undelivered callback (sampled)");
+    describe_gauge!(
+        "ledger_callbacks_oldest_age_seconds",
+        Unit::Seconds,
+        "Age of the oldest undelivered callback (sampled)"
+    );
     describe_gauge!("ledger_callbacks_dead_lettered", "Callbacks that gave up (sampled)");
-    describe_gauge!("ledger_sage_budget_used_requests", "Sage requests reserved today from the app-wide daily budget (sampled)");
+    describe_gauge!(
+        "ledger_sage_budget_used_requests",
+        "Sage requests reserved today from the app-wide daily budget (sampled)"
+    );
     describe_gauge!("ledger_sage_budget_daily_requests", "The app-wide daily Sage budget (sage.daily_budget)");
-    describe_gauge!("ledger_sampler_last_success_timestamp_seconds", Unit::Seconds, "When the gauges were last sampled");
+    describe_gauge!(
+        "ledger_sampler_last_success_timestamp_seconds",
+        Unit::Seconds,
+        "When the gauges were last sampled"
+    );
     for outcome in ["accepted", "duplicate", "overloaded", "error"] {
         counter!("ledger_ingest_requests_total", "outcome" => outcome).increment(0);
     }

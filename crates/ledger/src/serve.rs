@@ -71,6 +71,18 @@ pub fn alert_config(config: &Config) -> ledger_sync::alerts::AlertConfig {
     }
 }
 
+/// The retention windows of `[retention]`.
+pub fn retention_windows(config: &Config) -> ledger_store::retention::Windows {
+    let r = &config.retention;
+    ledger_store::retention::Windows {
+        payload_days: r.payload_days,
+        call_body_days: r.call_body_days,
+        callbacks_days: r.callbacks_days,
+        alerts_days: r.alerts_days,
+        batch_size: r.batch_size,
+    }
+}
+
 /// The client alert webhooks are posted with: an operator's own endpoint (not merchant-typed), with a
 /// deadline and no redirects.
 fn alert_http() -> reqwest::Client {
@@ -205,6 +217,15 @@ pub async fn serve_until(
         tokio::spawn(ledger_sync::alerts::run(database.pool.clone(), alert_http(), config, shutdown.clone()))
     });
 
+    let retention = runs_worker.then(|| {
+        tokio::spawn(ledger_worker::retention(
+            database.pool.clone(),
+            retention_windows(config),
+            Duration::from_secs(config.retention.interval_mins * 60),
+            shutdown.clone(),
+        ))
+    });
+
     let idle_refresher = runs_worker.then(|| {
         tokio::spawn(ledger_sync::sage::run_idle_refresher(custody.clone(), IDLE_REFRESH_EVERY, shutdown.clone()))
     });
@@ -232,6 +253,9 @@ pub async fn serve_until(
     }
     if let Some(idle) = idle_refresher {
         let _ = idle.await;
+    }
+    if let Some(retention) = retention {
+        let _ = retention.await;
     }
     if let Some(alerts) = alerts {
         let _ = alerts.await;

@@ -41,7 +41,9 @@ fn named_in(text: &str) -> BTreeSet<String> {
         let start = i + at;
         let boundary = start == 0 || !(bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_');
         let end = start
-            + text[start..].find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')).unwrap_or(text.len() - start);
+            + text[start..]
+                .find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
+                .unwrap_or(text.len() - start);
         if boundary {
             names.insert(text[start..end].to_owned());
         }
@@ -134,8 +136,12 @@ async fn metrics_need_the_bearer_move_with_traffic_and_cover_every_alert_and_pan
     let sync_attempts = value(&synced, r#"ledger_attempts_total{outcome="synced",error_class="none"}"#).unwrap();
     assert!(sync_attempts >= in_db as f64, "{synced}");
     assert!(value(&synced, r#"ledger_ingest_duration_seconds_count{outcome="accepted"}"#).unwrap() >= 3.0);
-    assert!(value(&synced, r#"ledger_sage_calls_total{class="2xx",status="200"}"#).unwrap_or(0.0)
-        + value(&synced, r#"ledger_sage_calls_total{class="2xx",status="201"}"#).unwrap_or(0.0) >= 3.0, "{synced}");
+    assert!(
+        value(&synced, r#"ledger_sage_calls_total{class="2xx",status="200"}"#).unwrap_or(0.0)
+            + value(&synced, r#"ledger_sage_calls_total{class="2xx",status="201"}"#).unwrap_or(0.0)
+            >= 3.0,
+        "{synced}"
+    );
     assert!(value(&synced, "ledger_sage_budget_used_requests").unwrap() >= 3.0, "{synced}");
     assert_eq!(value(&synced, "ledger_sage_budget_daily_requests"), Some(1_296_000.0));
 
@@ -192,4 +198,3 @@ fn names_are_read_whole_from_rule_text() {
     let names = named_in("expr: max(ledger_a_total{x=\"y\"}) / rate(ledger_b_seconds_bucket[5m]) and not_ledger_c");
     assert_eq!(names.into_iter().collect::<Vec<_>>(), ["ledger_a_total", "ledger_b_seconds_bucket"]);
 }
-
