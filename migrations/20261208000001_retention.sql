@@ -12,3 +12,5 @@ CREATE INDEX events_call_bodies_unpurged ON events (finished_at)
 CREATE INDEX callbacks_delivered ON callbacks (delivered_at) WHERE state = 'delivered';
 -- Alerts are deleted after retention.alerts_days.
 CREATE INDEX alerts_created ON alerts (created_at);
+-- The metrics sampler counts dead-lettered callbacks (rare) every few seconds.
+CREATE INDEX callbacks_dead_lettered ON callbacks (id) WHERE state = 'dead_lettered';

@@ -56,7 +56,7 @@ pub fn ingest_outcome(status: StatusCode) -> &'static str {
         404 => "rejected_not_found",
         413 => "rejected_too_large",
         415 => "rejected_media_type",
-        400..=499 => "rejected_other",
+        402 | 405..=412 | 414 | 416..=499 => "rejected_other",
         _ => "error",
     }
 }
