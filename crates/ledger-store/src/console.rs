@@ -71,6 +71,18 @@ pub async fn all_stores(pool: &PgPool, search: &str) -> Result<Vec<StoreRow>, St
     .await?)
 }
 
+/// Sage calls each tenant's runs made since midnight UTC (tenants without any are absent).
+pub async fn sage_calls_today(pool: &PgPool) -> Result<std::collections::HashMap<TenantId, i64>, StoreError> {
+    let rows: Vec<(TenantId, i64)> = sqlx::query_as(
+        "SELECT e.tenant_id, count(*) FROM sage_calls c JOIN events e ON e.id = c.event_id
+          WHERE c.started_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+          GROUP BY e.tenant_id",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// Failed and dead-lettered runs of every tenant sharing an error class and Sage `$dataCode`.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct FailureGroup {

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod alerts;
 pub mod audit;
 pub mod bindings;
+pub mod bulk;
 pub mod callbacks;
 pub mod console;
 pub mod credentials;

@@ -84,10 +84,11 @@ pub async fn consume(pool: &PgPool, token_hash: &[u8], password_hash: &str) -> R
     Ok(Some(account))
 }
 
-/// Messages not sent yet, oldest first.
+/// Messages not sent (nor given up) yet, oldest first.
 pub async fn unsent(pool: &PgPool, limit: i64) -> Result<Vec<Mail>, StoreError> {
     Ok(sqlx::query_as(
-        "SELECT id, recipient, subject, body FROM mail_outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1",
+        "SELECT id, recipient, subject, body FROM mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL
+          ORDER BY id LIMIT $1",
     )
     .bind(limit)
     .fetch_all(pool)
@@ -106,4 +107,62 @@ pub async fn record_delivery(pool: &PgPool, id: i64, error: Option<&str>) -> Res
     .execute(pool)
     .await?;
     Ok(())
+}
+
+/// Claims up to `limit` messages that are due, for `lease` (a sender that dies lets them go again).
+pub async fn claim_mail(pool: &PgPool, limit: i64, lease: std::time::Duration) -> Result<Vec<Mail>, StoreError> {
+    Ok(sqlx::query_as(
+        "WITH due AS (
+             SELECT id FROM mail_outbox
+              WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= now()
+                AND (claimed_until IS NULL OR claimed_until < now())
+              ORDER BY next_attempt_at, id LIMIT $1
+              FOR UPDATE SKIP LOCKED
+         )
+         UPDATE mail_outbox m SET claimed_until = now() + make_interval(secs => $2)
+           FROM due WHERE m.id = due.id
+         RETURNING m.id, m.recipient, m.subject, m.body",
+    )
+    .bind(limit)
+    .bind(lease.as_secs_f64())
+    .fetch_all(pool)
+    .await?)
+}
+
+/// How sending one message went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailDelivery {
+    Sent,
+    Retry { delay: std::time::Duration, error: String },
+    Failed { error: String },
+}
+
+/// Records a claimed message's attempt. Returns its attempt count.
+pub async fn record_mail(pool: &PgPool, id: i64, outcome: &MailDelivery) -> Result<i32, StoreError> {
+    let (delay, error, failed) = match outcome {
+        MailDelivery::Sent => (None, None, false),
+        MailDelivery::Retry { delay, error } => (Some(delay.as_secs_f64()), Some(error.as_str()), false),
+        MailDelivery::Failed { error } => (None, Some(error.as_str()), true),
+    };
+    Ok(sqlx::query_scalar(
+        "UPDATE mail_outbox
+            SET attempts = attempts + 1, last_error = $2, claimed_until = NULL,
+                sent_at = CASE WHEN $2::text IS NULL THEN now() END,
+                failed_at = CASE WHEN $4 THEN now() END,
+                next_attempt_at = CASE WHEN $3::float8 IS NULL THEN next_attempt_at
+                                       ELSE now() + make_interval(secs => $3) END
+          WHERE id = $1
+         RETURNING attempts",
+    )
+    .bind(id)
+    .bind(error)
+    .bind(delay)
+    .bind(failed)
+    .fetch_one(pool)
+    .await?)
+}
+
+/// Attempts a message has had so far.
+pub async fn mail_attempts(pool: &PgPool, id: i64) -> Result<i32, StoreError> {
+    Ok(sqlx::query_scalar("SELECT attempts FROM mail_outbox WHERE id = $1").bind(id).fetch_one(pool).await?)
 }

@@ -2,8 +2,10 @@
 //! callbacks, operators' actions on event runs and the per-tenant Magento clients. They combine the
 //! store (ledger-store) with the clients (ledger-magento), which themselves know no database.
 pub mod alerts;
+pub mod bulk;
 pub mod delivery;
 pub mod engine;
+pub mod mail;
 pub mod operations;
 pub mod pairing;
 pub mod sage;

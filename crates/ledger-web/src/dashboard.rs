@@ -76,7 +76,10 @@ pub fn stores_table(rows: &[StoreRow]) -> Markup {
                                 @if row.status == "revoked" { strong.error { "Disconnected" } }
                                 @else { (row.magento_connection_status.replace('_', " ")) }
                             }
-                            td { (binding_cell(row)) br; a href={ "/stores/" (row.tenant_id) "/sage" } { "Sage settings" } }
+                            td {
+                                (binding_cell(row)) br; a href={ "/stores/" (row.tenant_id) "/sage" } { "Sage settings" }
+                                br; a href={ "/stores/" (row.tenant_id) "/settings" } { "Store settings" }
+                            }
                             td { (row.pending) }
                             td {
                                 @if row.failed > 0 {

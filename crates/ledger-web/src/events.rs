@@ -286,35 +286,73 @@ pub async fn bulk_retry(
         };
         return Ok(layout::html(layout::page(&title, signed.chrome(), body)));
     }
-    let (mut retried, mut refused) = (0usize, 0usize);
-    for id in &ids {
-        match operations::requeue(&state.app.pool, *id).await {
-            Ok(_) => retried += 1,
-            Err(OpsError::Store(e)) => return Err(e.into()),
-            // Moved on since the count (running again, superseded): left as it is.
-            Err(_) => refused += 1,
-        }
-    }
-    if signed.is_operator() {
-        let detail = format!("filters: {}; {refused} no longer retryable", filters.query_string());
-        let pool = &state.app.pool;
-        console::record_action(
-            pool,
-            signed.account.id,
-            &signed.account.email,
-            "bulk_requeue",
-            &format!("tenant {tenant}"),
-            retried as i32,
-            Some(&detail),
-        )
-        .await?;
-    }
-    tracing::info!(tenant_id = %tenant, retried, refused, account_id = %signed.account.id, "bulk retry from the dashboard");
+    let id = ledger_store::bulk::create_requeue(
+        &state.app.pool,
+        &ledger_store::bulk::NewBulk {
+            tenant,
+            account: signed.account.id,
+            actor_email: &signed.account.email,
+            operator: signed.is_operator(),
+            filters: &filters.query_string(),
+            event_ids: &ids,
+        },
+    )
+    .await?;
+    tracing::info!(tenant_id = %tenant, bulk_id = %id, events = ids.len(), account_id = %signed.account.id,
+        "bulk retry queued from the dashboard");
+    Ok(Redirect::to(&format!("/stores/{tenant}/bulk/{id}")).into_response())
+}
+
+/// A bulk retry's progress page: a progress bar that refreshes itself every second while it runs.
+pub async fn bulk_page(
+    State(state): State<WebState>,
+    signed: Signed,
+    Path((raw, id)): Path<(String, String)>,
+) -> Result<Response, WebError> {
+    let tenant = authorize_tenant(&state, &signed, &raw).await?;
+    let job = bulk_of(&state, tenant, &id).await?;
+    let title = store_title(&state, tenant).await?;
     let body = html! {
-        p.notice role="status" { (retried) " events queued again." @if refused > 0 { " " (refused) " had changed since the count and were left alone." } }
-        p { a href=(back) { "Back to the events" } }
+        h2 { "Retrying events" }
+        (bulk_progress_markup(tenant, &job))
+        p { a href={ "/stores/" (tenant) "/events" } { "Back to the events" } }
     };
     Ok(layout::html(layout::page(&title, signed.chrome(), body)))
+}
+
+/// The progress fragment alone, for the refresh.
+pub async fn bulk_progress(
+    State(state): State<WebState>,
+    signed: Signed,
+    Path((raw, id)): Path<(String, String)>,
+) -> Result<Response, WebError> {
+    let tenant = authorize_tenant(&state, &signed, &raw).await?;
+    let job = bulk_of(&state, tenant, &id).await?;
+    Ok(layout::html(bulk_progress_markup(tenant, &job)))
+}
+
+async fn bulk_of(state: &WebState, tenant: TenantId, raw: &str) -> Result<ledger_store::bulk::BulkAction, WebError> {
+    let id: uuid::Uuid = raw.parse().map_err(|_| WebError::NotFound)?;
+    ledger_store::bulk::get(&state.app.pool, tenant, id).await?.ok_or(WebError::NotFound)
+}
+
+fn bulk_progress_markup(tenant: TenantId, job: &ledger_store::bulk::BulkAction) -> Markup {
+    let handled = job.done + job.refused;
+    let running = job.state == "running";
+    html! {
+        div id="bulk-progress" role="status" aria-live="polite"
+            hx-get=[running.then(|| format!("/stores/{tenant}/bulk/{}/progress", job.id))]
+            hx-trigger=[running.then_some("every 1s")] hx-swap="outerHTML" {
+            label for="bulk-bar" { (handled) " of " (job.total) " events handled" }
+            progress id="bulk-bar" value=(handled) max=(job.total.max(1)) { (handled) " / " (job.total) }
+            @if running {
+                p.muted { "Running in the background: you can leave this page." }
+            } @else {
+                p.notice { (job.done) " events queued again."
+                    @if job.refused > 0 { " " (job.refused) " had changed since the count and were left alone." } }
+            }
+        }
+    }
 }
 
 /// The link to the record in Sage's web app: the `alternate` link Sage returned for the record.

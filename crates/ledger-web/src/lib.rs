@@ -15,6 +15,7 @@ mod policy;
 mod reset;
 mod sage;
 mod session;
+mod settings;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,11 +53,22 @@ pub struct WebConfig {
     /// How long a sign-in lasts.
     pub session_ttl: Duration,
     pub throttle: Throttle,
+    /// No SMTP is configured: a reset message is written to the log at once, in the request. With
+    /// SMTP the background sender (`ledger_sync::mail`) sends the outbox.
+    pub log_mail_inline: bool,
+    /// `sage.daily_budget`: the console shows each tenant's share of it.
+    pub sage_daily_budget: u64,
 }
 
 impl Default for WebConfig {
     fn default() -> Self {
-        Self { secure_cookies: true, session_ttl: Duration::from_secs(12 * 3600), throttle: Throttle::default() }
+        Self {
+            secure_cookies: true,
+            session_ttl: Duration::from_secs(12 * 3600),
+            throttle: Throttle::default(),
+            log_mail_inline: true,
+            sage_daily_budget: 1_296_000,
+        }
     }
 }
 
@@ -89,6 +101,9 @@ pub fn router(app: AppState, config: WebConfig) -> Router {
         .route("/stores/{tenant_id}/events", get(events::log))
         .route("/stores/{tenant_id}/events/rows", get(events::rows))
         .route("/stores/{tenant_id}/events/retry", post(events::bulk_retry))
+        .route("/stores/{tenant_id}/settings", get(settings::page).post(settings::save))
+        .route("/stores/{tenant_id}/bulk/{bulk_id}", get(events::bulk_page))
+        .route("/stores/{tenant_id}/bulk/{bulk_id}/progress", get(events::bulk_progress))
         .route("/events/{event_id}", get(events::detail))
         .route("/events/{event_id}/retry", post(events::retry))
         .route("/events/{event_id}/discard", post(events::discard))

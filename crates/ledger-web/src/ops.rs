@@ -39,7 +39,13 @@ pub async fn tenants(
     Query(q): Query<TenantsQuery>,
 ) -> Result<Response, WebError> {
     let mut rows = console::all_stores(&state.app.pool, q.q.trim()).await?;
+    let calls = console::sage_calls_today(&state.app.pool).await?;
+    let budget = state.config.sage_daily_budget.max(1) as f64;
+    let calls_of = |r: &StoreRow| calls.get(&r.tenant_id).copied().unwrap_or(0);
     sort_rows(&mut rows, &q.sort);
+    if q.sort == "budget" {
+        rows.sort_by_key(|r| std::cmp::Reverse(calls_of(r)));
+    }
     let now = Utc::now();
     let sort_link = |key: &str, label: &str| {
         let href =
@@ -64,6 +70,7 @@ pub async fn tenants(
                 th scope="col" { (sort_link("pending", "Pending")) }
                 th scope="col" { (sort_link("oldest", "Oldest pending")) }
                 th scope="col" { (sort_link("failed", "Failed 24 h")) }
+                th scope="col" { (sort_link("budget", "Sage budget today")) }
                 th.opt scope="col" { "Owner" }
             } }
             tbody {
@@ -82,6 +89,7 @@ pub async fn tenants(
                         td { (r.pending) }
                         td { @if let Some(at) = r.oldest_pending_at { (layout::age(at, now)) } @else { "—" } }
                         td { (r.failed_24h) }
+                        td { (format!("{:.2} %", calls_of(r) as f64 * 100.0 / budget)) br; span.muted { (calls_of(r)) " calls" } }
                         td.opt { (r.merchant_email.as_deref().unwrap_or("—")) }
                     }
                 }

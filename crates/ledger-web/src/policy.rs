@@ -46,6 +46,8 @@ fn current(doc: &Value, path: &str) -> String {
         Value::String(s) => s.clone(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
+        // Store and website id lists, shown as `1, 2`.
+        Value::Array(items) => items.iter().map(|i| current(i, "")).collect::<Vec<_>>().join(", "),
         _ => String::new(),
     }
 }
@@ -53,6 +55,13 @@ fn current(doc: &Value, path: &str) -> String {
 /// `payment_method_map.<code>.payment_method_id` → its three parts (codes may hold dots only at
 /// their ends' expense: the code is everything between the first and the last dot).
 fn split_path(path: &str) -> Vec<&str> {
+    if path.is_empty() {
+        return Vec::new();
+    }
+    // Tax rate map keys (`class:2`, `17.5`) may hold dots and colons: the key is all after the prefix.
+    if let Some(key) = path.strip_prefix("tax_rate_map.") {
+        return vec!["tax_rate_map", key];
+    }
     match path.strip_prefix("payment_method_map.") {
         Some(rest) => match rest.rsplit_once('.') {
             Some((code, field)) => vec!["payment_method_map", code, field],
@@ -110,6 +119,32 @@ fn error_id(field: &str) -> String {
     format!("{}-error", field.replace(|c: char| !c.is_ascii_alphanumeric(), "-"))
 }
 
+/// The tax rate map keys to show: those stored, and those just submitted.
+fn tax_keys(view: &View<'_>) -> BTreeSet<String> {
+    let mut keys: BTreeSet<String> = view
+        .doc
+        .get("tax_rate_map")
+        .and_then(Value::as_object)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    if let Some(s) = view.submitted {
+        keys.extend(s.keys().filter_map(|k| k.strip_prefix("tax_rate_map.").map(str::to_owned)));
+    }
+    keys
+}
+
+/// A comma-separated list of ids, or the field's error.
+fn id_list(raw: &str, field: &str) -> Result<Option<Vec<u64>>, FieldError> {
+    let parts: Vec<&str> = raw.split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
+    if parts.is_empty() {
+        return Ok(None);
+    }
+    parts.iter().map(|p| p.parse::<u64>()).collect::<Result<Vec<_>, _>>().map(Some).map_err(|_| FieldError {
+        field: field.into(),
+        message: "Enter whole numbers separated by commas, like 1, 2.".into(),
+    })
+}
+
 /// The payment method codes to show: the store's, those already mapped, and those just submitted.
 fn method_codes(view: &View<'_>) -> BTreeSet<String> {
     let mut codes: BTreeSet<String> = view.choices.store_methods.iter().map(|m| m.id.clone()).collect();
@@ -159,6 +194,42 @@ fn form(tenant: TenantId, signed: &Signed, view: &View<'_>) -> Markup {
             label for="new_method_code" { "Another Magento payment method code" }
             input id="new_method_code" type="text" name="new_method_code" maxlength="64" autocomplete="off";
             button.secondary type="submit" { "Add this code" }
+            h2 { "Tax rates by Magento rate or tax class" }
+            p.hint { "A Magento rate (" code { "20" } ", " code { "17.5" } ") or a product tax class (" code { "class:2" }
+                ") routed to a Sage tax rate; lines no entry matches use the default rate when it reproduces Magento's tax." }
+            @let tax_keys = tax_keys(view);
+            @if !tax_keys.is_empty() {
+                div.table-wrap { table {
+                    thead { tr { th scope="col" { "Magento rate or class" } th scope="col" { "Sage tax rate (empty: remove)" } } }
+                    tbody {
+                        @for key in &tax_keys {
+                            @let field = format!("tax_rate_map.{key}");
+                            tr { th scope="row" { code { (key) } } td { (view.select(&field, "Sage tax rate", &c.tax_rates)) } }
+                        }
+                    }
+                } }
+            }
+            label for="new_tax_key" { "Add a Magento rate or class" }
+            input id="new_tax_key" type="text" name="new_tax_key" maxlength="32" autocomplete="off" placeholder="20 or class:2";
+            (view.select("new_tax_rate_id", "Its Sage tax rate", &c.tax_rates))
+            h2 { "Refunds" }
+            label for="refund_mode" { "A credit memo of a paid invoice" }
+            select id="refund_mode" name="refund_mode" {
+                option value="refund" selected[view.value("refund_mode") != "credit_note_only"] { "Credit note and a refund from the bank account" }
+                option value="credit_note_only" selected[view.value("refund_mode") == "credit_note_only"] { "Credit note only (left as credit on the customer's account)" }
+            }
+            label for="order_refunds" { "Refunds of an order without an invoice" }
+            select id="order_refunds" name="order_refunds" {
+                option value="sync" selected[view.value("order_refunds") != "skip"] { "Sync them as credit notes" }
+                option value="skip" selected[view.value("order_refunds") == "skip"] { "Skip them" }
+            }
+            h2 { "Which stores and websites" }
+            label for="store_ids" { "Magento store view ids whose invoices sync (empty: all)" }
+            input id="store_ids" type="text" name="store_ids" inputmode="numeric" placeholder="1, 2" value=(view.value("store_ids")) aria-describedby=[view.described("store_ids")];
+            (view.error("store_ids"))
+            label for="website_ids" { "Magento website ids whose customers, products and credit memos sync (empty: all)" }
+            input id="website_ids" type="text" name="website_ids" inputmode="numeric" placeholder="1" value=(view.value("website_ids")) aria-describedby=[view.described("website_ids")];
+            (view.error("website_ids"))
             h2 { "Documents" }
             div {
                 input id="b2c.enabled" type="checkbox" name="b2c.enabled" value="true" checked[checked("b2c.enabled")];
@@ -241,7 +312,12 @@ pub async fn page(
 }
 
 /// The fields the form owns; everything else in the stored document is kept.
-const OWNED: [&str; 9] = [
+const OWNED: [&str; 14] = [
+    "tax_rate_map",
+    "refund_mode",
+    "order_refunds",
+    "store_ids",
+    "website_ids",
     "default_tax_rate_id",
     "sales_ledger_account_id",
     "bank_account_id",
@@ -268,12 +344,33 @@ fn merge(stored: &Value, form: &BTreeMap<String, String>) -> Value {
         "zero_value_invoices",
         "exchange_rate_direction",
         "sync_since",
+        "refund_mode",
+        "order_refunds",
     ] {
         if let Some(v) = text(key) {
             doc.insert(key.into(), Value::String(v.into()));
         }
     }
     doc.insert("sync_stock".into(), Value::Bool(text("sync_stock") == Some("true")));
+    for key in ["store_ids", "website_ids"] {
+        if let Ok(Some(ids)) = id_list(text(key).unwrap_or(""), key) {
+            doc.insert(key.into(), Value::Array(ids.into_iter().map(Value::from).collect()));
+        }
+    }
+    let mut taxes = Map::new();
+    for (k, v) in form {
+        if let Some(key) = k.strip_prefix("tax_rate_map.").map(str::trim).filter(|k| !k.is_empty())
+            && !v.trim().is_empty()
+        {
+            taxes.insert(key.to_owned(), Value::String(v.trim().to_owned()));
+        }
+    }
+    if let (Some(key), Some(rate)) = (text("new_tax_key"), text("new_tax_rate_id")) {
+        taxes.insert(key.to_owned(), Value::String(rate.to_owned()));
+    }
+    if !taxes.is_empty() {
+        doc.insert("tax_rate_map".into(), Value::Object(taxes));
+    }
     let mut b2c = Map::new();
     b2c.insert("enabled".into(), Value::Bool(text("b2c.enabled") == Some("true")));
     if let Some(t) = text("b2c.threshold") {
@@ -314,6 +411,13 @@ pub async fn save(
         form.entry(format!("payment_method_map.{code}.payment_method_id")).or_default();
         let notice = format!("Choose the Sage payment method for \u{201c}{code}\u{201d}, then save.");
         return render(&state, &signed, tenant, &[], Some(&form), Some(&notice)).await;
+    }
+    let list_errors: Vec<FieldError> = ["store_ids", "website_ids"]
+        .into_iter()
+        .filter_map(|k| id_list(form.get(k).map(String::as_str).unwrap_or(""), k).err())
+        .collect();
+    if !list_errors.is_empty() {
+        return render(&state, &signed, tenant, &list_errors, Some(&form), None).await;
     }
     let stored = engine.policy(tenant).await.map_err(policy_error)?;
     let doc = merge(&stored, &form);

@@ -77,7 +77,7 @@ pub async fn forgot(State(state): State<WebState>, headers: HeaderMap, Form(form
             .await?;
             tracing::info!(account_id = %account.id, "password reset requested");
         }
-        deliver(pool).await
+        if state.config.log_mail_inline { deliver(pool).await } else { Ok(()) }
     };
     if let Err(e) = run.await {
         return WebError::from(e).into_response();

@@ -29,6 +29,7 @@ pub struct Config {
     pub alerts: Alerts,
     pub metrics: Metrics,
     pub retention: Retention,
+    pub mail: Mail,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -129,6 +130,15 @@ pub struct Crypto {
 #[serde(deny_unknown_fields)]
 pub struct Admin {
     pub tokens: Vec<SecretString>,
+}
+
+/// The mail outbox's sender (`ledger_sync::mail`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mail {
+    /// Empty: messages go to the log.
+    pub smtp_url: SecretString,
+    pub from: String,
 }
 
 /// Alerts to people (`ledger_sync::alerts`).
@@ -311,6 +321,12 @@ impl Config {
         positive("retention.alerts_days", u64::from(self.retention.alerts_days))?;
         positive("retention.interval_mins", self.retention.interval_mins)?;
         positive("retention.batch_size", u64::from(self.retention.batch_size))?;
+        if let Err(e) =
+            ledger_sync::mail::Mailer::new(secrecy::ExposeSecret::expose_secret(&self.mail.smtp_url), &self.mail.from)
+        {
+            let key = if matches!(e, ledger_sync::mail::MailError::From(_)) { "mail.from" } else { "mail.smtp_url" };
+            return Err(ConfigError::Invalid { key, message: e.to_string() });
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| ConfigError::Invalid { key: "log.level", message: e.to_string() })?;
         Ok(())

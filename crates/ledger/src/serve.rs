@@ -44,6 +44,8 @@ pub fn api_config(config: &Config) -> anyhow::Result<ApiConfig> {
 pub fn web_config(config: &Config) -> ledger_web::WebConfig {
     ledger_web::WebConfig {
         secure_cookies: config.web.secure_cookies && !config.dev.simulators,
+        log_mail_inline: secrecy::ExposeSecret::expose_secret(&config.mail.smtp_url).is_empty(),
+        sage_daily_budget: config.sage.daily_budget,
         session_ttl: Duration::from_secs(config.web.session_ttl_hours * 3600),
         throttle: ledger_web::Throttle {
             window: Duration::from_secs(config.web.signin_window_secs),
@@ -212,6 +214,10 @@ pub async fn serve_until(
         worker_done.cancel();
     }
 
+    let mailer = ledger_sync::mail::Mailer::new(config.mail.smtp_url.expose_secret(), &config.mail.from)?;
+    let mail =
+        runs_worker.then(|| tokio::spawn(ledger_sync::mail::run(database.pool.clone(), mailer, shutdown.clone())));
+    let bulk = runs_worker.then(|| tokio::spawn(ledger_sync::bulk::run(database.pool.clone(), shutdown.clone())));
     let alerts = runs_worker.then(|| {
         let config = alert_config(config);
         tokio::spawn(ledger_sync::alerts::run(database.pool.clone(), alert_http(), config, shutdown.clone()))
@@ -259,6 +265,12 @@ pub async fn serve_until(
     }
     if let Some(alerts) = alerts {
         let _ = alerts.await;
+    }
+    if let Some(mail) = mail {
+        let _ = mail.await;
+    }
+    if let Some(bulk) = bulk {
+        let _ = bulk.await;
     }
     let _ = maintenance.await;
     let _ = sampler.await;

@@ -41,10 +41,22 @@ async fn the_embedded_log_is_framed_only_by_the_stores_admin() {
     assert!(framed.get("/dashboard").await.status == 303, "the embed cookie is not a dashboard session");
 
     // The admin often lives on another host than the storefront: the per-tenant setting wins.
-    ledger_store::tenants::set_embed_origin(&app.db.pool, t.id, Some("https://admin.shop.example")).await.unwrap();
+    // The store's owner sets it on the store settings page; a path is refused beside the field.
+    let settings = format!("/stores/{}/settings", t.id);
+    let form = ann.get(&settings).await;
+    assert!(form.body.contains("https://shop.example"), "the default is shown: {}", form.body);
+    let bad = ann.submit(&settings, &settings, &[("embed_origin", "https://admin.shop.example/admin")]).await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains(r#"id="embed_origin-error""#), "{}", bad.body);
+    let saved = ann.submit(&settings, &settings, &[("embed_origin", "https://admin.shop.example")]).await;
+    assert_eq!(saved.status, 303);
     assert!(csp(&framed.get(&path).await).ends_with("frame-ancestors https://admin.shop.example"));
 
     let (bob, _) = Browser::merchant(&app, "bob@shop.example").await;
+    assert_eq!(bob.get(&settings).await.status, 404, "another merchant cannot see the settings");
+    let stolen = bob.submit("/dashboard", &settings, &[("embed_origin", "https://evil.example")]).await;
+    assert_eq!(stolen.status, 404, "nor change them");
+    assert!(csp(&framed.get(&path).await).ends_with("frame-ancestors https://admin.shop.example"));
     let other = bob.get(&path).await;
     assert_eq!(other.status, 404);
     assert!(!other.body.contains("000000077"));

@@ -132,9 +132,30 @@ async fn bulk_retry_counts_first_and_operators_are_audited() {
     assert_eq!(ann.submit(&log, &bulk, &[("state", "pending,running")]).await.status, 400);
 
     let op = Browser::operator(&app, "ops@ledger.example").await;
-    let done = op.submit(&log, &bulk, &[("confirm", "yes")]).await;
+    let queued = op.submit(&log, &bulk, &[("confirm", "yes")]).await;
+    assert_eq!(queued.status, 303, "the retry runs as a background job");
+    let progress_page = queued.location.clone().unwrap();
+    assert!(progress_page.starts_with(&format!("/stores/{}/bulk/", t.id)), "{progress_page}");
+    let before = op.get(&progress_page).await;
+    assert!(
+        before.body.contains("0 of 3 events handled") && before.body.contains(r#"hx-trigger="every 1s""#),
+        "{}",
+        before.body
+    );
+    assert!(before.body.contains(r#"<progress id="bulk-bar" value="0" max="3""#), "{}", before.body);
+    assert_eq!(ann.get(&progress_page).await.status, 200, "the store's owner follows it too");
+    let (bob, _) = Browser::merchant(&app, "bob@shop.example").await;
+    assert_eq!(bob.get(&progress_page).await.status, 404, "another merchant does not");
+    // A worker process works the job (here: the same service, called directly).
+    while ledger_sync::bulk::process_next(&app.db.pool).await.unwrap() {}
+    let done = op.get(&format!("{progress_page}/progress")).await;
     assert_eq!(done.status, 200);
-    assert!(done.body.contains("3 events queued again"), "{}", done.body);
+    assert!(
+        done.body.contains("3 of 3 events handled") && done.body.contains("3 events queued again"),
+        "{}",
+        done.body
+    );
+    assert!(!done.body.contains("hx-trigger"), "a finished job stops refreshing: {}", done.body);
     for id in &dead {
         assert_eq!(state_of(&app, *id).await, "dead_lettered", "the old runs keep their history");
     }
@@ -163,6 +184,20 @@ async fn bulk_retry_counts_first_and_operators_are_audited() {
         .await
         .unwrap();
     assert_eq!(rows, vec![("bulk_requeue".into(), 3), ("discard".into(), 1)]);
+
+    // The console shows each tenant's share of today's Sage budget (yesterday's calls do not count).
+    for (seq, day) in [(1, "now()"), (2, "now()"), (3, "now() - interval '2 days'")] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO sage_calls (event_id, lease_token, seq, started_at, latency_ms, method, path)
+             VALUES ($1, 1, {seq}, {day}, 5, 'GET', '/contacts')"
+        )))
+        .bind(dead[0])
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    }
+    let console = op.get("/ops?sort=budget").await;
+    assert!(console.body.contains("Sage budget today") && console.body.contains("2 calls"), "{}", console.body);
 
     let failures = op.get("/ops/failures").await;
     assert!(failures.body.contains("transient"), "{}", failures.body);

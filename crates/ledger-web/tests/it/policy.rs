@@ -151,4 +151,61 @@ async fn the_policy_form_offers_sage_choices_and_refuses_unknown_ids_beside_the_
         again.body.contains(&format!(r#"<option value="{sage_method}" selected>"#)),
         "the saved choice is selected"
     );
+
+    // Tax routing, refunds and the store/website filters.
+    let bad = ann.submit(&policy_page, &policy_page, &[("bank_account_id", &bank), ("website_ids", "1, two")]).await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains(r#"id="website-ids-error""#) && bad.body.contains("1, two"), "{}", bad.body);
+    let more = ann
+        .submit(
+            &policy_page,
+            &policy_page,
+            &[
+                ("bank_account_id", &bank),
+                (&pm_field, &sage_method),
+                ("new_tax_key", "class:2"),
+                ("new_tax_rate_id", &tax),
+                ("refund_mode", "credit_note_only"),
+                ("order_refunds", "skip"),
+                ("store_ids", "1, 2"),
+                ("website_ids", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(more.status, 303, "{}", more.body);
+    let stored: Value = sqlx::query_scalar("SELECT policy FROM bindings WHERE tenant_id = $1")
+        .bind(tenant)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored["tax_rate_map"], serde_json::json!({"class:2": tax}));
+    assert_eq!(
+        (stored["refund_mode"].as_str(), stored["order_refunds"].as_str()),
+        (Some("credit_note_only"), Some("skip"))
+    );
+    assert_eq!(
+        (stored["store_ids"].clone(), stored["website_ids"].clone()),
+        (serde_json::json!([1, 2]), serde_json::json!([1]))
+    );
+    let shown = ann.get(&policy_page).await;
+    assert!(
+        shown.body.contains(r#"name="tax_rate_map.class:2""#) && shown.body.contains(r#"value="1, 2""#),
+        "{}",
+        shown.body
+    );
+    // Emptying the row's rate removes the entry.
+    let removed = ann
+        .submit(
+            &policy_page,
+            &policy_page,
+            &[("bank_account_id", &bank), (&pm_field, &sage_method), ("tax_rate_map.class:2", "")],
+        )
+        .await;
+    assert_eq!(removed.status, 303);
+    let stored: Value = sqlx::query_scalar("SELECT policy FROM bindings WHERE tenant_id = $1")
+        .bind(tenant)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert!(stored.get("tax_rate_map").is_none() && stored.get("store_ids").is_none(), "{stored}");
 }

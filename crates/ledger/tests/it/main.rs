@@ -17,6 +17,7 @@ mod leases;
 mod lifecycle;
 mod logs;
 mod magento;
+mod mail;
 mod metrics;
 mod operator_actions;
 mod operator_cli;
