@@ -5,6 +5,7 @@ pub mod health;
 pub mod ingest;
 pub mod keys;
 pub mod magento;
+pub mod metrics;
 pub mod openapi;
 pub mod operator;
 pub mod policy;
@@ -17,6 +18,7 @@ pub mod tile;
 
 pub use keys::KeyCacheSettings;
 pub use magento::MagentoTenant;
+pub use metrics::MetricsRender;
 pub use operator::{Operator, OperatorTokens};
 pub use problem::ApiError;
 pub use router::router;

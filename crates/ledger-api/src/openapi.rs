@@ -90,6 +90,7 @@ pub const PROBLEM_TYPES: &[(&str, &str, &str)] = &[
         events::discard,
         health::live,
         health::ready,
+        crate::metrics::scrape,
         openapi_json,
     ),
     components(schemas(problem::Problem, policy::PolicyProblem)),

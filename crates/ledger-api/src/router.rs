@@ -12,7 +12,7 @@ use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::{ApiError, AppState, events, health, ingest, openapi, policy, sage, stores, tile};
+use crate::{ApiError, AppState, events, health, ingest, metrics, openapi, policy, sage, stores, tile};
 
 pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
@@ -29,6 +29,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
         .route("/api/openapi.json", get(openapi::openapi_json))
+        .route("/metrics", get(metrics::scrape))
         .route_layer(deadline(config.request_timeout));
     // Pairing waits on the store (its pair call alone may take 20 s, then a ping): a short deadline
     // would cut it off after the store took the new key.
@@ -57,6 +58,7 @@ pub fn router(state: AppState) -> Router {
                 .load_shed()
                 .concurrency_limit(config.max_in_flight),
         )
+        .layer(axum::middleware::from_fn(metrics::track_ingest))
 }
 
 /// The deadline of `POST /api/v1/stores/pair`: the store's pair call and the ping after it (20 s each
@@ -80,6 +82,7 @@ pub fn health_router(state: AppState) -> Router {
     Router::new()
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
+        .route("/metrics", get(metrics::scrape))
         .fallback(|| async { ApiError::NotFound("no such endpoint") })
         .with_state(state)
 }

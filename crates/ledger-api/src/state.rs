@@ -101,6 +101,8 @@ pub struct AppState {
     pub keys: Arc<KeyCache>,
     /// Closed at shutdown.
     pub intake: Arc<Intake>,
+    /// Renders `/metrics`; `None` where no recorder is installed.
+    pub metrics: Option<crate::MetricsRender>,
 }
 
 impl AppState {
@@ -124,7 +126,14 @@ impl AppState {
             engine: None,
             keys,
             intake: Arc::new(Intake::default()),
+            metrics: None,
         }
+    }
+
+    /// Serves `/metrics` through `render`.
+    pub fn with_metrics(mut self, render: crate::MetricsRender) -> Self {
+        self.metrics = Some(render);
+        self
     }
 
     /// Offers the Sage connect routes through `sage`.

@@ -229,12 +229,17 @@ impl SageClient {
             Ok(answer) => answer,
             Err(e) => {
                 record.transport_error = Some(e.to_string());
+                count_call("transport_error", "none", started.elapsed());
                 self.observe(record);
                 return Err(e);
             }
         };
         let request_id = header(&headers, "x_request_id").or_else(|| header(&headers, "x-request-id"));
         record.status = Some(status.as_u16());
+        count_call(status_class(status), status.as_str(), started.elapsed());
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            metrics::counter!("ledger_sage_throttled_total").increment(1);
+        }
         record.x_request_id = request_id.clone();
         record.response_body = (!body.is_empty()).then(|| {
             serde_json::from_slice(&body)
@@ -320,4 +325,21 @@ pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
     }
     let at = chrono::DateTime::parse_from_rfc2822(value.trim()).ok()?;
     Some((at.with_timezone(&Utc) - Utc::now()).to_std().unwrap_or_default())
+}
+
+/// `ledger_sage_calls_total{class, status}` and `ledger_sage_call_duration_seconds{class}`: every
+/// call that reached Sage (or failed on the way), by status class and code.
+fn count_call(class: &'static str, status: &str, took: std::time::Duration) {
+    metrics::counter!("ledger_sage_calls_total", "class" => class, "status" => status.to_owned()).increment(1);
+    metrics::histogram!("ledger_sage_call_duration_seconds", "class" => class).record(took.as_secs_f64());
+}
+
+fn status_class(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        429 => "429",
+        400..=499 => "4xx",
+        _ => "5xx",
+    }
 }

@@ -104,6 +104,12 @@ async fn deliver_one(pool: &PgPool, clients: &MagentoClients, retry: &RetryPolic
             None => Delivery::DeadLettered { error: f.error },
         },
     };
+    let label = match &delivery {
+        Delivery::Delivered => "delivered",
+        Delivery::Retry { .. } => "retry",
+        Delivery::DeadLettered { .. } => "dead_lettered",
+    };
+    metrics::counter!("ledger_callback_deliveries_total", "outcome" => label).increment(1);
     match callbacks::record(pool, job.id, job.lease_token, &delivery).await {
         Ok(true) => tracing::info!(?delivery, posted_ms, total_ms = started.elapsed().as_millis(), "callback recorded"),
         Ok(false) => tracing::warn!("callback lease lost or cancelled; outcome dropped"),

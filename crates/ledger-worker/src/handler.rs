@@ -77,6 +77,7 @@ pub async fn run_one(ctx: &HandlerContext, event_id: Uuid) -> Result<Option<Outc
         }
     };
     if runs::finish(&ctx.pool, claim.event_id, claim.lease_token, &outcome).await? {
+        count_attempt(&outcome);
         tracing::info!(state = %outcome.state(), ?outcome, "event run finished");
         Ok(Some(outcome))
     } else {
@@ -109,4 +110,17 @@ fn message(panic: &(dyn std::any::Any + Send)) -> &str {
         .copied()
         .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("no message")
+}
+
+/// `ledger_attempts_total{outcome, error_class}`: one per recorded attempt (`retry` and `parked` are
+/// runs left pending; `error_class` is `none` for a success).
+fn count_attempt(outcome: &Outcome) {
+    let (label, failure) = match outcome {
+        Outcome::Done(_) => (outcome.state().as_str(), None),
+        Outcome::Retry { failure, .. } => ("retry", Some(failure)),
+        Outcome::Park { failure, .. } => ("parked", Some(failure)),
+        Outcome::Fail { state, failure } => (state.as_str(), Some(failure)),
+    };
+    let class = failure.map_or("none", |f| f.class.as_str());
+    metrics::counter!("ledger_attempts_total", "outcome" => label, "error_class" => class).increment(1);
 }

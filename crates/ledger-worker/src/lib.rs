@@ -5,6 +5,7 @@
 pub mod handler;
 pub mod pool;
 pub mod processor;
+pub mod sampler;
 
-pub use pool::{Shutdown, WorkerConfig, maintenance, run};
+pub use pool::{Shutdown, WorkerConfig, maintenance, retention, run};
 pub use processor::{ClaimedEvent, EventProcessor, ReceiveOnly, RunOutcome};

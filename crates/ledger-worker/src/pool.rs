@@ -189,3 +189,40 @@ pub async fn maintenance(pool: PgPool, clock: SharedClock, shutdown: Cancellatio
         }
     }
 }
+
+/// Retention: every `interval` (the first pass one interval after start), clears the bodies of
+/// finished work past its window and deletes delivered callbacks and old alerts, in batches; one
+/// process at a time (an advisory lock: the others skip the pass). Counts go to
+/// `ledger_purged_total{kind}`.
+pub async fn retention(
+    pool: PgPool,
+    windows: ledger_store::retention::Windows,
+    interval: Duration,
+    shutdown: CancellationToken,
+) {
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tick.tick() => {}
+        }
+        match ledger_store::retention::purge(&pool, &windows, chrono::Utc::now()).await {
+            Ok(Some(counts)) => {
+                count_purged(&counts);
+                if counts.total() > 0 {
+                    tracing::info!(?counts, "retention purged");
+                }
+            }
+            Ok(None) => tracing::debug!("another process is purging"),
+            Err(e) => tracing::warn!(error = %e, "retention purge failed"),
+        }
+    }
+}
+
+/// Adds a purge's counts to `ledger_purged_total{kind}`.
+pub fn count_purged(counts: &ledger_store::retention::Counts) {
+    for (kind, n) in counts.by_kind() {
+        metrics::counter!("ledger_purged_total", "kind" => kind).increment(n);
+    }
+}

@@ -27,6 +27,8 @@ pub struct Config {
     pub admin: Admin,
     pub web: Web,
     pub alerts: Alerts,
+    pub metrics: Metrics,
+    pub retention: Retention,
     pub mail: Mail,
 }
 
@@ -148,6 +150,29 @@ pub struct Alerts {
     pub check_interval_secs: u64,
     pub webhook_url: String,
     pub webhook_secret: SecretString,
+}
+
+/// Prometheus metrics (docs/operations.md, "Metrics").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metrics {
+    /// A separate listener serving `/metrics` without the operator bearer; `None`: only the main
+    /// listener's `/metrics`, behind `admin.tokens`.
+    pub bind: Option<SocketAddr>,
+    /// How often the database-derived gauges are sampled.
+    pub sample_secs: u64,
+}
+
+/// How long bodies of finished work are kept (docs/operations.md, "Retention").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    pub payload_days: u32,
+    pub call_body_days: u32,
+    pub callbacks_days: u32,
+    pub alerts_days: u32,
+    pub interval_mins: u64,
+    pub batch_size: u32,
 }
 
 /// The merchant dashboard and operator console (`ledger-web`).
@@ -289,6 +314,13 @@ impl Config {
                 });
             }
         }
+        positive("metrics.sample_secs", self.metrics.sample_secs)?;
+        positive("retention.payload_days", u64::from(self.retention.payload_days))?;
+        positive("retention.call_body_days", u64::from(self.retention.call_body_days))?;
+        positive("retention.callbacks_days", u64::from(self.retention.callbacks_days))?;
+        positive("retention.alerts_days", u64::from(self.retention.alerts_days))?;
+        positive("retention.interval_mins", self.retention.interval_mins)?;
+        positive("retention.batch_size", u64::from(self.retention.batch_size))?;
         if let Err(e) =
             ledger_sync::mail::Mailer::new(secrecy::ExposeSecret::expose_secret(&self.mail.smtp_url), &self.mail.from)
         {

@@ -11,6 +11,7 @@ mod dev;
 mod events;
 mod keyfile;
 mod keys;
+mod metrics;
 mod operator;
 mod outbound;
 mod sage;
@@ -56,6 +57,15 @@ enum Command {
     Openapi,
     /// Print the database URL in use (the private cluster's when none is configured), e.g. for psql.
     DbUrl,
+    /// Clear the bodies of finished work past the `[retention]` windows now (a worker process does it
+    /// every `retention.interval_mins`), printing the count per kind.
+    Purge {
+        /// Count what would be purged; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Manage Magento tenants.
     Tenant {
         #[command(subcommand)]
@@ -100,6 +110,31 @@ enum Command {
     SageSim(sage_sim::Cli),
     /// Run the Magento store simulator.
     MagentoSim(magento_sim::Cli),
+}
+
+/// `ledger purge`: one retention pass (or its counts), printed per kind.
+async fn purge(config: &config::Config, db: &database::Database, dry_run: bool, json: bool) -> anyhow::Result<()> {
+    let windows = serve::retention_windows(config);
+    let now = chrono::Utc::now();
+    let counts = if dry_run {
+        ledger_store::retention::dry_run(&db.pool, &windows, now).await?
+    } else {
+        match ledger_store::retention::purge(&db.pool, &windows, now).await? {
+            Some(counts) => counts,
+            None => anyhow::bail!("another process is purging now; try again later"),
+        }
+    };
+    if json {
+        let kinds: serde_json::Map<String, serde_json::Value> =
+            counts.by_kind().map(|(k, n)| (k.to_owned(), serde_json::Value::from(n))).collect();
+        println!("{}", serde_json::json!({ "dry_run": dry_run, "purged": kinds }));
+    } else {
+        let verb = if dry_run { "would purge" } else { "purged" };
+        for (kind, n) in counts.by_kind() {
+            println!("{verb} {n:>8} {kind}");
+        }
+    }
+    Ok(())
 }
 
 fn main() -> std::process::ExitCode {
@@ -157,6 +192,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", secrecy::ExposeSecret::expose_secret(&db.url));
             db.close(false).await;
             Ok(())
+        }
+        Command::Purge { dry_run, json } => {
+            let db = database::Database::open(&config).await?;
+            let result = purge(&config, &db, dry_run, json).await;
+            db.close(false).await;
+            result
         }
         Command::Tenant { command } => {
             let db = database::Database::open(&config).await?;

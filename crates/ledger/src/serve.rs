@@ -73,6 +73,18 @@ pub fn alert_config(config: &Config) -> ledger_sync::alerts::AlertConfig {
     }
 }
 
+/// The retention windows of `[retention]`.
+pub fn retention_windows(config: &Config) -> ledger_store::retention::Windows {
+    let r = &config.retention;
+    ledger_store::retention::Windows {
+        payload_days: r.payload_days,
+        call_body_days: r.call_body_days,
+        callbacks_days: r.callbacks_days,
+        alerts_days: r.alerts_days,
+        batch_size: r.batch_size,
+    }
+}
+
 /// The client alert webhooks are posted with: an operator's own endpoint (not merchant-typed), with a
 /// deadline and no redirects.
 fn alert_http() -> reqwest::Client {
@@ -143,7 +155,8 @@ pub async fn serve_until(
     let sage = crate::sage::connect_service(config, &database.pool, database.keyring.clone())?.with_gate(gate.clone());
     let custody = crate::sage::custody(config, &database.pool, database.keyring.clone())?;
     let engine = Arc::new(crate::sage::sync_engine(config, &database.pool, clients.clone(), custody.clone(), gate)?);
-    let state = state.with_sage(Arc::new(sage)).with_engine(engine.clone());
+    let render = crate::metrics::install(Duration::from_secs(config.metrics.sample_secs))?;
+    let state = state.with_sage(Arc::new(sage)).with_engine(engine.clone()).with_metrics(render.clone());
     let state_intake = state.intake.clone();
     let app = match role {
         Role::Worker => ledger_api::router::health_router(state),
@@ -156,6 +169,23 @@ pub async fn serve_until(
 
     let worker_done = CancellationToken::new();
     let maintenance = tokio::spawn(ledger_worker::maintenance(database.pool.clone(), clock.clone(), shutdown.clone()));
+    let sampler = tokio::spawn(ledger_worker::sampler::run(
+        database.pool.clone(),
+        Duration::from_secs(config.metrics.sample_secs),
+        config.sage.daily_budget,
+        shutdown.clone(),
+    ));
+    let metrics_listener = match config.metrics.bind {
+        Some(bind) => {
+            let listener = crate::metrics::serve_unauthenticated(bind, render, shutdown.clone());
+            Some(tokio::spawn(async move {
+                if let Err(e) = listener.await {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            }))
+        }
+        None => None,
+    };
     let worker = runs_worker.then(|| {
         let wc = WorkerConfig {
             concurrency: config.worker.concurrency,
@@ -193,6 +223,15 @@ pub async fn serve_until(
         tokio::spawn(ledger_sync::alerts::run(database.pool.clone(), alert_http(), config, shutdown.clone()))
     });
 
+    let retention = runs_worker.then(|| {
+        tokio::spawn(ledger_worker::retention(
+            database.pool.clone(),
+            retention_windows(config),
+            Duration::from_secs(config.retention.interval_mins * 60),
+            shutdown.clone(),
+        ))
+    });
+
     let idle_refresher = runs_worker.then(|| {
         tokio::spawn(ledger_sync::sage::run_idle_refresher(custody.clone(), IDLE_REFRESH_EVERY, shutdown.clone()))
     });
@@ -221,6 +260,9 @@ pub async fn serve_until(
     if let Some(idle) = idle_refresher {
         let _ = idle.await;
     }
+    if let Some(retention) = retention {
+        let _ = retention.await;
+    }
     if let Some(alerts) = alerts {
         let _ = alerts.await;
     }
@@ -231,6 +273,10 @@ pub async fn serve_until(
         let _ = bulk.await;
     }
     let _ = maintenance.await;
+    let _ = sampler.await;
+    if let Some(listener) = metrics_listener {
+        let _ = listener.await;
+    }
     served.context("serving HTTP")?;
     tracing::info!("stopped");
     Ok(())

@@ -224,6 +224,12 @@ impl Custody {
         hooks::pause("before_token");
         let answer = self.oauth.refresh(&current.tokens.refresh_token).await;
         self.refreshes.fetch_add(1, Ordering::Relaxed);
+        let outcome = match &answer {
+            Ok(_) => "ok",
+            Err(OAuthError::InvalidGrant(_)) => "invalid_grant",
+            Err(_) => "error",
+        };
+        metrics::counter!("ledger_token_refreshes_total", "outcome" => outcome).increment(1);
         match answer {
             Ok(set) => {
                 let stored = stored_tokens(&set, Utc::now());

@@ -205,3 +205,31 @@ async fn bulk_retry_counts_first_and_operators_are_audited() {
     assert!(group.body.contains(&format!("/events/{}", dead[0])), "the group lists its runs");
     assert!(!group.body.contains(&format!("/events/{one}")), "a discarded run has left the failures");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_purged_run_still_shows_its_detail_page() {
+    let app = spawn().await;
+    let (ann, ann_id) = Browser::merchant(&app, "ann@shop.example").await;
+    let t = owned_tenant(&app, "ann's shop", ann_id).await;
+    let old = ingest(&app, &t, "invoice.created", 7).await;
+    run_to(&app, old, Outcome::Done(RunOutcome::synced("sage-inv-7", Some("SI-7".into())))).await;
+    sqlx::query("UPDATE events SET finished_at = now() - interval '100 days' WHERE id = $1")
+        .bind(old)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let windows = ledger_store::retention::Windows {
+        payload_days: 90,
+        call_body_days: 30,
+        callbacks_days: 7,
+        alerts_days: 90,
+        batch_size: 10,
+    };
+    let counts = ledger_store::retention::purge(&app.db.pool, &windows, chrono::Utc::now()).await.unwrap().unwrap();
+    assert_eq!(counts.by_kind().find(|(k, _)| *k == "payloads"), Some(("payloads", 1)));
+    let page = ann.get(&format!("/events/{old}")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("SI-7") && page.body.contains("retention.payload_days"), "{}", page.body);
+    let log = ann.get(&format!("/stores/{}/events?q=000000007", t.id)).await;
+    assert!(log.body.contains("SI-7"), "a purged run is still found by its increment id");
+}

@@ -146,7 +146,8 @@ async fn api_and_worker_roles_split_across_processes() {
     let http = http_client();
     let (api_port, worker_port) = (free_port(), free_port());
     let _api = spawn_role(&db, &key, api_port, "api", &[], "ledger-roles-api.log");
-    let _worker = spawn_role(&db, &key, worker_port, "worker", &[], "ledger-roles-worker.log");
+    let operator = [("LEDGER_ADMIN__TOKENS", "[\"roles-operator-token-0001\"]")];
+    let _worker = spawn_role(&db, &key, worker_port, "worker", &operator, "ledger-roles-worker.log");
     wait_ready(&http, api_port).await;
     wait_ready(&http, worker_port).await;
     let api_ready: serde_json::Value =
@@ -162,6 +163,12 @@ async fn api_and_worker_roles_split_across_processes() {
         .await
         .unwrap();
     assert_eq!(on_worker.status(), 404, "a worker process serves no webhooks");
+    // It serves its metrics behind the operator bearer.
+    let metrics = format!("http://127.0.0.1:{worker_port}/metrics");
+    assert_eq!(http.get(&metrics).send().await.unwrap().status(), 401);
+    let scraped = http.get(&metrics).bearer_auth("roles-operator-token-0001").send().await.unwrap();
+    assert_eq!(scraped.status(), 200);
+    assert!(scraped.text().await.unwrap().contains("ledger_sage_throttled_total 0"), "the worker's series");
     let resp = post_invoice(&http, api_port, &tenant).await;
     assert_eq!(resp.status(), 202);
     eventually("the worker process runs the event", Duration::from_secs(30), || async {
