@@ -44,6 +44,10 @@ async fn created_steps(run: &Run<'_>, inv: &Invoice) -> Step<RunOutcome> {
 }
 
 pub(super) async fn paid(run: &Run<'_>) -> RunResult {
+    // Runs of one invoice never overlap, but a worker may fetch `invoice.paid` while the earlier
+    // `invoice.created` is still pending: the payment's outcome would then land first and the
+    // invoice's `synced` would overwrite it in the store. Wait for the earlier event instead.
+    run.after_invoice_events(run.entity_id()?).await?;
     let inv = fetch(run).await?;
     run.keep_snapshot(&inv);
     outcome(paid_steps(run, &inv).await)

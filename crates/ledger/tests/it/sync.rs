@@ -111,6 +111,85 @@ impl World {
     }
 }
 
+impl World {
+    /// Merges `patch` into the binding's saved policy (null removes a key) and saves it through the API.
+    pub async fn set_policy(&self, patch: Value) -> Value {
+        let url = format!("{}/api/v1/tenants/{}/sage/policy", self.app.base_url, self.tenant);
+        let resp = self.app.http.get(&url).bearer_auth(OPERATOR_TOKEN).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let mut policy: Value = resp.json().await.unwrap();
+        if let Some(inner) = policy.get("policy").cloned() {
+            policy = inner;
+        }
+        for (k, v) in patch.as_object().unwrap() {
+            if v.is_null() {
+                policy.as_object_mut().unwrap().remove(k);
+            } else {
+                policy[k] = v.clone();
+            }
+        }
+        let resp = self.app.http.put(&url).bearer_auth(OPERATOR_TOKEN).json(&policy).send().await.unwrap();
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, StatusCode::OK, "policy refused: {body}");
+        body
+    }
+
+    /// The store's fixtures (ids, countries, VAT numbers, invoice totals).
+    pub async fn fixtures(&self) -> Value {
+        control(&self.app.http, Method::GET, format!("{}/_sim/fixtures", self.store.base_url()), None).await
+    }
+
+    /// sage-sim's call counts as (method, path, status, count).
+    pub async fn calls(&self) -> Vec<Value> {
+        let v = self.sage_control(Method::GET, "/calls", None).await;
+        v.as_array().cloned().unwrap_or_default()
+    }
+
+    /// How many calls of `method` to paths starting with `prefix` sage-sim answered with a 2xx.
+    pub async fn calls_to(&self, method: &str, prefix: &str) -> u64 {
+        self.calls()
+            .await
+            .iter()
+            .filter(|c| {
+                c["method"] == method
+                    && c["path"].as_str().is_some_and(|p| p.starts_with(prefix))
+                    && c["status"].as_u64().is_some_and(|s| (200..300).contains(&s))
+            })
+            .map(|c| c["count"].as_u64().unwrap_or(0))
+            .sum()
+    }
+
+    /// Waits until every callback of the tenant has left the queue (the store's chips are final; a
+    /// chip that already left pending may still be overwritten by a later callback of its entity).
+    pub async fn delivered(&self) {
+        eventually("every callback delivered", Duration::from_secs(60), || async {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM callbacks WHERE tenant_id = $1 AND state IN ('pending', 'delivering')",
+            )
+            .bind(self.tenant)
+            .fetch_one(&self.app.db.pool)
+            .await
+            .unwrap();
+            (waiting == 0).then_some(())
+        })
+        .await;
+    }
+
+    pub async fn duplicates(&self) -> Value {
+        self.sage_control(Method::GET, "/duplicates", None).await
+    }
+}
+
+/// A money string or number from either simulator as cents.
+pub fn cents(v: &Value) -> i64 {
+    let f = match v {
+        Value::String(s) => s.parse::<f64>().unwrap_or_else(|_| panic!("not a number: {v}")),
+        other => other.as_f64().unwrap_or_else(|| panic!("not a number: {other}")),
+    };
+    (f * 100.0).round() as i64
+}
+
 pub fn chip<'a>(rows: &'a [Value], entity_type: &str, id: u64) -> &'a Value {
     rows.iter()
         .find(|r| r["entity_type"] == entity_type && r["magento_id"] == id)

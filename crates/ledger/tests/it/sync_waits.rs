@@ -13,7 +13,7 @@ use test_support::{TestAppOptions, eventually};
 use crate::sync::{World, chip};
 
 /// Retries quick enough for a test: a transient failure is tried again within a second.
-fn quick() -> TestAppOptions {
+pub fn quick() -> TestAppOptions {
     TestAppOptions {
         retry: RetryPolicy { base: Duration::from_millis(300), cap: Duration::from_secs(2), ..RetryPolicy::events() },
         ..TestAppOptions::default()
