@@ -142,3 +142,52 @@ async fn work_before_sync_since_is_skipped() {
     assert!(w.records("sales_invoices").await.is_empty());
     assert_eq!(w.calls_to("POST", "/v3.1/contacts").await, 0, "skipped before any write");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_arriving_before_its_invoice_creates_the_invoice_first_and_one_receipt() {
+    use reqwest::Method;
+    use secrecy::ExposeSecret;
+
+    let w = World::start("Plus").await;
+    let inv = w.fire(json!({"action": "create_invoice", "paid": true, "market": "uk", "guest": true})).await;
+    let id = inv["invoice_id"].as_u64().unwrap();
+    // The module's outbox holds invoice.created then invoice.paid; the paid one reaches the ledger first
+    // (as if the created POST had timed out), byte for byte as the module would send it.
+    let outbox = crate::magento::control(
+        &w.app.http,
+        Method::GET,
+        format!("{}/_sim/outbox?status=pending", w.store.base_url()),
+        None,
+    )
+    .await;
+    let paid = outbox.as_array().unwrap().iter().find(|r| r["event_name"] == "invoice.paid").unwrap().clone();
+    let secret = ledger_store::tenants::secret(&w.app.db.pool, &w.app.keyring, w.tenant).await.unwrap().unwrap();
+    let tenant = test_support::TestTenant {
+        id: w.tenant,
+        api_key: ledger_magento::ApiKey::from_secret(secrecy::SecretString::from(secret.api_key.expose_secret())),
+    };
+    let resp = w
+        .app
+        .post_event(&tenant, "invoice.paid", paid["idempotency_key"].as_str().unwrap(), paid["payload"].as_str().unwrap())
+        .await;
+    assert_eq!(resp.status(), 202);
+    settled(&w, 1).await;
+    let states = w.states().await;
+    assert_eq!(states[0].1, "synced", "{:#?}", w.events().await);
+    let invoices = w.records("sales_invoices").await;
+    assert_eq!(invoices.len(), 1, "the payment created its invoice first: {invoices:#?}");
+    assert_eq!(invoices[0]["status"]["id"], "PAID", "{:#}", invoices[0]);
+    // Then the module's drain delivers both (the paid one again): nothing more is made.
+    crate::magento::drain(&w.app, &w.store).await;
+    settled(&w, 2).await;
+    w.delivered().await;
+    let rows = w.chips(1).await;
+    let c = chip(&rows, "invoice", id);
+    assert_eq!(c["sync_status"], "synced", "{c} {:#?}", w.events().await);
+    assert_eq!(c["provider_entity_id"], invoices[0]["id"]);
+    assert_eq!(w.records("sales_invoices").await.len(), 1);
+    let receipts = w.records("contact_payments").await;
+    assert_eq!(receipts.len(), 1, "one receipt: {receipts:#?}");
+    assert_eq!(cents(&receipts[0]["total_amount"]), cents(&invoices[0]["total_amount"]));
+    assert_eq!(w.duplicates().await, json!([]));
+}
