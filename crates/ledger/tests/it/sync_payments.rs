@@ -168,7 +168,12 @@ async fn a_payment_arriving_before_its_invoice_creates_the_invoice_first_and_one
     };
     let resp = w
         .app
-        .post_event(&tenant, "invoice.paid", paid["idempotency_key"].as_str().unwrap(), paid["payload"].as_str().unwrap())
+        .post_event(
+            &tenant,
+            "invoice.paid",
+            paid["idempotency_key"].as_str().unwrap(),
+            paid["payload"].as_str().unwrap(),
+        )
         .await;
     assert_eq!(resp.status(), 202);
     settled(&w, 1).await;
