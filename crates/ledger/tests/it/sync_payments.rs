@@ -58,7 +58,7 @@ async fn a_memo_after_payment_is_a_credit_note_and_a_customer_refund() {
     w.drain().await;
     settled(&w, 3).await;
     let rows = w.chips(2).await;
-    let memo_id = memo["creditmemo_id"].as_u64().or(memo["credit_memo_id"].as_u64()).expect(&memo.to_string());
+    let memo_id = memo["creditmemo_id"].as_u64().unwrap_or_else(|| panic!("{memo}"));
     let c = chip(&rows, "creditmemo", memo_id);
     assert_eq!(c["sync_status"], "synced", "{c} {:#?}", w.events().await);
     let notes = w.records("sales_credit_notes").await;
@@ -103,7 +103,7 @@ async fn start_skips_refunds_and_order_refunds_follow_the_policy() {
     w.drain().await;
     settled(&w, 3).await;
     let rows = w.chips(2).await;
-    let memo_id = memo["creditmemo_id"].as_u64().or(memo["credit_memo_id"].as_u64()).expect(&memo.to_string());
+    let memo_id = memo["creditmemo_id"].as_u64().unwrap_or_else(|| panic!("{memo}"));
     let c = chip(&rows, "creditmemo", memo_id);
     assert_eq!(
         (c["sync_status"].as_str(), c["skip_reason"].as_str()),
@@ -123,7 +123,7 @@ async fn start_skips_refunds_and_order_refunds_follow_the_policy() {
     w.drain().await;
     settled(&w, 6).await;
     let rows = w.chips(4).await;
-    let memo_id = memo["creditmemo_id"].as_u64().or(memo["credit_memo_id"].as_u64()).expect(&memo.to_string());
+    let memo_id = memo["creditmemo_id"].as_u64().unwrap_or_else(|| panic!("{memo}"));
     let c = chip(&rows, "creditmemo", memo_id);
     assert_eq!(c["sync_status"], "synced", "{c} {:#?}", w.events().await);
     assert_eq!(w.records("sales_credit_notes").await.len(), 1);
