@@ -56,8 +56,13 @@ pub(super) async fn paid(run: &Run<'_>) -> RunResult {
 async fn paid_steps(run: &Run<'_>, inv: &Invoice) -> Step<RunOutcome> {
     let policy = run.policy()?;
     let doc = ensure(run, &policy, inv).await?;
-    receipt(run, &policy, inv, &doc).await?;
-    Ok(RunOutcome::synced(doc.id, doc.number))
+    match receipt(run, &policy, inv, &doc).await {
+        Ok(()) => Ok(RunOutcome::synced(doc.id, doc.number)),
+        // Every `invoice.*` callback names the Sage invoice, a skipped payment's too: the store keeps
+        // one chip per invoice and would otherwise lose the id the invoice's own event reported.
+        Err(StepEnd::Skip(reason)) => Ok(RunOutcome::skipped_with(reason.as_str(), doc.id, doc.number)),
+        Err(fail) => Err(fail),
+    }
 }
 
 async fn fetch(run: &Run<'_>) -> Result<Invoice, ledger_domain::RunFailure> {

@@ -44,6 +44,12 @@ async fn a_payment_by_an_unmapped_method_is_skipped() {
             "{c} {:#?}",
             w.events().await
         );
+        let invoices = w.records("sales_invoices").await;
+        let sage = invoices
+            .iter()
+            .find(|i| i["id"] == c["provider_entity_id"])
+            .unwrap_or_else(|| panic!("the skipped payment's chip still names the Sage invoice: {c}"));
+        assert_eq!(c["provider_reference"], sage["invoice_number"], "{c}");
     }
     assert_eq!(w.records("sales_invoices").await.len(), 6, "the invoices themselves synced");
     assert!(w.records("contact_payments").await.is_empty());
