@@ -28,8 +28,9 @@ pub struct ClaimedEvent {
 pub enum RunOutcome {
     /// Written to Sage; Magento's chip flips to synced with these ids.
     Synced(SyncReport),
-    /// Deliberately not synced; Magento shows the reason.
-    Skipped { reason: String },
+    /// Deliberately not synced; Magento shows the reason, and the Sage record the event's entity has
+    /// when there is one (an `invoice.paid` whose receipt is skipped still names its invoice).
+    Skipped { reason: String, provider_entity_id: Option<String>, provider_reference: Option<String> },
     /// Processed with nothing synced (no sync engine yet): no callback. Goes once the engine lands.
     Received { detail: String },
 }
@@ -44,7 +45,16 @@ impl RunOutcome {
     }
 
     pub fn skipped(reason: impl Into<String>) -> Self {
-        Self::Skipped { reason: reason.into() }
+        Self::Skipped { reason: reason.into(), provider_entity_id: None, provider_reference: None }
+    }
+
+    /// Skipped, with the Sage record the entity already has.
+    pub fn skipped_with(
+        reason: impl Into<String>,
+        provider_entity_id: impl Into<String>,
+        provider_reference: Option<String>,
+    ) -> Self {
+        Self::Skipped { reason: reason.into(), provider_entity_id: Some(provider_entity_id.into()), provider_reference }
     }
 
     pub fn received(detail: impl Into<String>) -> Self {

@@ -102,8 +102,12 @@ impl Outcome {
     fn callback(&self) -> Option<(SyncStatus, SyncReport, Option<CallbackErrorCode>)> {
         match self {
             Self::Done(RunOutcome::Synced(report)) => Some((SyncStatus::Synced, report.clone(), None)),
-            Self::Done(RunOutcome::Skipped { reason }) => {
-                let report = SyncReport { skip_reason: Some(reason.clone()), ..SyncReport::default() };
+            Self::Done(RunOutcome::Skipped { reason, provider_entity_id, provider_reference }) => {
+                let report = SyncReport {
+                    skip_reason: Some(reason.clone()),
+                    provider_entity_id: provider_entity_id.clone(),
+                    provider_reference: provider_reference.clone(),
+                };
                 Some((SyncStatus::Skipped, report, None))
             }
             Self::Done(RunOutcome::Received { .. }) | Self::Retry { .. } | Self::Park { .. } => None,
@@ -134,7 +138,7 @@ impl Outcome {
     fn detail(&self) -> Option<String> {
         let detail = match self {
             Self::Done(RunOutcome::Received { detail }) => detail.as_str(),
-            Self::Done(RunOutcome::Skipped { reason }) => reason.as_str(),
+            Self::Done(RunOutcome::Skipped { reason, .. }) => reason.as_str(),
             Self::Done(RunOutcome::Synced(_)) => return None,
             Self::Retry { failure, .. } | Self::Park { failure, .. } | Self::Fail { failure, .. } => {
                 failure.message.as_str()

@@ -211,26 +211,6 @@ impl TestApp {
         Self { db, addr, base_url: format!("http://{addr}"), keyring, secret_key, state, http, engine, shutdown, tasks }
     }
 
-    /// A second worker on this app's database, with its own id and leases, running the same engine: two
-    /// workers draining one queue as two `serve --role worker` processes would (the engine's caches are
-    /// shared, which separate processes would not share). Stops with the app.
-    pub fn spawn_worker(&mut self, retry: RetryPolicy) {
-        let engine = self.engine.clone().expect("a second worker runs the engine");
-        let config = WorkerConfig {
-            reconcile_interval: Duration::from_millis(200),
-            heartbeat_interval: Duration::from_millis(500),
-            concurrency: 4,
-            retry,
-            ..WorkerConfig::new(format!("test-worker-{}", uuid::Uuid::new_v4().simple()))
-        };
-        let (pool, stop, clients) = (self.db.pool.clone(), self.shutdown.clone(), self.state.outbound.clients.clone());
-        self.tasks.push(tokio::spawn(async move {
-            if let Err(e) = ledger_worker::run(pool, config, Arc::new(engine), clients, stop).await {
-                tracing::error!(error = %e, "second test worker stopped");
-            }
-        }));
-    }
-
     pub async fn create_tenant(&self, name: &str) -> TestTenant {
         let api_key = ApiKey::generate();
         let id = TenantId::new();

@@ -44,6 +44,10 @@ async fn created_steps(run: &Run<'_>, inv: &Invoice) -> Step<RunOutcome> {
 }
 
 pub(super) async fn paid(run: &Run<'_>) -> RunResult {
+    // Runs of one invoice never overlap, but a worker may fetch `invoice.paid` while the earlier
+    // `invoice.created` is still pending: the payment's outcome would then land first and the
+    // invoice's `synced` would overwrite it in the store. Wait for the earlier event instead.
+    run.after_invoice_events(run.entity_id()?).await?;
     let inv = fetch(run).await?;
     run.keep_snapshot(&inv);
     outcome(paid_steps(run, &inv).await)
@@ -52,8 +56,13 @@ pub(super) async fn paid(run: &Run<'_>) -> RunResult {
 async fn paid_steps(run: &Run<'_>, inv: &Invoice) -> Step<RunOutcome> {
     let policy = run.policy()?;
     let doc = ensure(run, &policy, inv).await?;
-    receipt(run, &policy, inv, &doc).await?;
-    Ok(RunOutcome::synced(doc.id, doc.number))
+    match receipt(run, &policy, inv, &doc).await {
+        Ok(()) => Ok(RunOutcome::synced(doc.id, doc.number)),
+        // Every `invoice.*` callback names the Sage invoice, a skipped payment's too: the store keeps
+        // one chip per invoice and would otherwise lose the id the invoice's own event reported.
+        Err(StepEnd::Skip(reason)) => Ok(RunOutcome::skipped_with(reason.as_str(), doc.id, doc.number)),
+        Err(fail) => Err(fail),
+    }
 }
 
 async fn fetch(run: &Run<'_>) -> Result<Invoice, ledger_domain::RunFailure> {

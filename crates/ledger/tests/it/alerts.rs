@@ -130,9 +130,13 @@ async fn operators_are_told_once_a_day_by_mail_and_signed_webhook() {
     let mut again = types(&got)[2..].to_vec();
     again.sort();
     assert_eq!(again, ["dead_letters", "store_token_revoked"]);
-    let sent: Vec<i64> = sqlx::query_scalar("SELECT count(*) FROM alerts WHERE webhook_state = 'sent'")
-        .fetch_all(&db.pool)
-        .await
-        .unwrap();
-    assert_eq!(sent, [4], "every webhook delivery recorded as sent");
+    // The receiver answered before the sender recorded the delivery: wait for the record.
+    eventually("every webhook delivery recorded as sent", Duration::from_secs(30), || async {
+        let sent: i64 = sqlx::query_scalar("SELECT count(*) FROM alerts WHERE webhook_state = 'sent'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        (sent == 4).then_some(())
+    })
+    .await;
 }

@@ -38,7 +38,6 @@ mod sync_catalog;
 mod sync_customers;
 mod sync_faults;
 mod sync_payments;
-mod sync_refunds;
 mod sync_scale;
 mod sync_tax;
 mod sync_waits;

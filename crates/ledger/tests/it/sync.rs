@@ -104,58 +104,90 @@ impl World {
             .collect()
     }
 
-    /// The saved policy with `patch`'s top-level keys replaced, saved through the operator route.
-    pub async fn patch_policy(&self, patch: Value) -> Value {
+    pub async fn records(&self, kind: &str) -> Vec<Value> {
+        let url = format!("{}/_sim/records?business={}&type={kind}", self.sage.base_url(), self.business);
+        let body = control(&self.app.http, Method::GET, url, None).await;
+        body["items"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+impl World {
+    /// Merges `patch` into the binding's saved policy (null removes a key) and saves it through the API.
+    pub async fn set_policy(&self, patch: Value) -> Value {
         let url = format!("{}/api/v1/tenants/{}/sage/policy", self.app.base_url, self.tenant);
-        let mut doc: Value =
-            self.app.http.get(&url).bearer_auth(OPERATOR_TOKEN).send().await.unwrap().json().await.unwrap();
-        for (k, v) in patch.as_object().expect("a patch is an object") {
-            doc[k] = v.clone();
+        let resp = self.app.http.get(&url).bearer_auth(OPERATOR_TOKEN).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let mut policy: Value = resp.json().await.unwrap();
+        if let Some(inner) = policy.get("policy").cloned() {
+            policy = inner;
         }
-        let resp = self.app.http.put(&url).bearer_auth(OPERATOR_TOKEN).json(&doc).send().await.unwrap();
+        for (k, v) in patch.as_object().unwrap() {
+            if v.is_null() {
+                policy.as_object_mut().unwrap().remove(k);
+            } else {
+                policy[k] = v.clone();
+            }
+        }
+        let resp = self.app.http.put(&url).bearer_auth(OPERATOR_TOKEN).json(&policy).send().await.unwrap();
         let status = resp.status();
         let body: Value = resp.json().await.unwrap_or(Value::Null);
         assert_eq!(status, StatusCode::OK, "policy refused: {body}");
         body
     }
 
-    /// The store's fixtures (`GET /_sim/fixtures`): entities with ids and totals.
+    /// The store's fixtures (ids, countries, VAT numbers, invoice totals).
     pub async fn fixtures(&self) -> Value {
         control(&self.app.http, Method::GET, format!("{}/_sim/fixtures", self.store.base_url()), None).await
     }
 
-    /// Each terminal outcome written for the Magento callback, in order: (event, magento id,
-    /// sync_status, skip_reason, error_code).
-    pub async fn outcomes(&self) -> Vec<(String, i64, String, Option<String>, Option<String>)> {
-        sqlx::query_as(
-            "SELECT e.event_name, c.magento_entity_id, c.sync_status, c.skip_reason, c.error_code \
-             FROM callbacks c JOIN events e ON e.id = c.event_id WHERE c.tenant_id = $1 ORDER BY c.id",
-        )
-        .bind(self.tenant)
-        .fetch_all(&self.app.db.pool)
-        .await
-        .unwrap()
-    }
-
-    /// The outcome of `event` for Magento entity `id`, once there is one.
-    pub async fn outcome(&self, event: &str, id: u64) -> (String, Option<String>, Option<String>) {
-        eventually("the event has its outcome", Duration::from_secs(60), || async {
-            self.outcomes().await.into_iter().find(|o| o.0 == event && o.1 == id as i64).map(|o| (o.2, o.3, o.4))
-        })
-        .await
-    }
-
-    /// sage-sim's call log.
+    /// sage-sim's call counts as (method, path, status, count).
     pub async fn calls(&self) -> Vec<Value> {
-        let body = self.sage_control(Method::GET, "/calls", None).await;
-        body.as_array().cloned().or_else(|| body["items"].as_array().cloned()).unwrap_or_default()
+        let v = self.sage_control(Method::GET, "/calls", None).await;
+        v.as_array().cloned().unwrap_or_default()
     }
 
-    pub async fn records(&self, kind: &str) -> Vec<Value> {
-        let url = format!("{}/_sim/records?business={}&type={kind}", self.sage.base_url(), self.business);
-        let body = control(&self.app.http, Method::GET, url, None).await;
-        body["items"].as_array().cloned().unwrap_or_default()
+    /// How many calls of `method` to paths starting with `prefix` sage-sim answered with a 2xx.
+    pub async fn calls_to(&self, method: &str, prefix: &str) -> u64 {
+        self.calls()
+            .await
+            .iter()
+            .filter(|c| {
+                c["method"] == method
+                    && c["path"].as_str().is_some_and(|p| p.starts_with(prefix))
+                    && c["status"].as_u64().is_some_and(|s| (200..300).contains(&s))
+            })
+            .map(|c| c["count"].as_u64().unwrap_or(0))
+            .sum()
     }
+
+    /// Waits until every callback of the tenant has left the queue (the store's chips are final; a
+    /// chip that already left pending may still be overwritten by a later callback of its entity).
+    pub async fn delivered(&self) {
+        eventually("every callback delivered", Duration::from_secs(60), || async {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM callbacks WHERE tenant_id = $1 AND state IN ('pending', 'delivering')",
+            )
+            .bind(self.tenant)
+            .fetch_one(&self.app.db.pool)
+            .await
+            .unwrap();
+            (waiting == 0).then_some(())
+        })
+        .await;
+    }
+
+    pub async fn duplicates(&self) -> Value {
+        self.sage_control(Method::GET, "/duplicates", None).await
+    }
+}
+
+/// A money string or number from either simulator as cents.
+pub fn cents(v: &Value) -> i64 {
+    let f = match v {
+        Value::String(s) => s.parse::<f64>().unwrap_or_else(|_| panic!("not a number: {v}")),
+        other => other.as_f64().unwrap_or_else(|| panic!("not a number: {other}")),
+    };
+    (f * 100.0).round() as i64
 }
 
 pub fn chip<'a>(rows: &'a [Value], entity_type: &str, id: u64) -> &'a Value {

@@ -1,73 +1,87 @@
-//! Customers end to end: a customer saved and then invoiced twice has one Sage contact; B2C
-//! consolidation posts guest orders under the threshold to one fallback contact, those over it to
-//! their own.
-use std::str::FromStr;
+//! Customers end to end: a customer whose contact an invoice made is updated by PUT when saved; B2C consolidation
+//! sends small guest orders to one fallback contact per currency and larger ones to their own contact.
+use serde_json::json;
 
-use reqwest::Method;
-use rust_decimal::Decimal;
-use serde_json::{Value, json};
-
-use crate::sync::{World, chip};
-
-fn dec(v: &Value) -> Decimal {
-    match v {
-        Value::String(s) => Decimal::from_str(s).unwrap(),
-        Value::Number(n) => Decimal::from_str(&n.to_string()).unwrap(),
-        other => panic!("not a number: {other}"),
-    }
-}
+use crate::sync::{World, cents, chip};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_saved_customer_and_its_invoices_share_one_contact() {
+async fn a_customer_known_from_an_invoice_is_updated_by_put_when_saved() {
+    // The module sends `customer.upserted` at most once per customer (its outbox keeps one row per
+    // key, magento-protocol.md 1.4), so the update path is a customer whose contact an invoice made.
     let w = World::start("Plus").await;
-    let customer = w.fire(json!({"action": "save_customer", "country": "GB"})).await;
-    let cid = customer["customer_id"].as_u64().unwrap();
-    let a = w.fire(json!({"action": "create_invoice", "customer_id": cid, "paid": false})).await;
-    let b = w.fire(json!({"action": "create_invoice", "customer_id": cid, "paid": true})).await;
+    let fixtures = w.fixtures().await;
+    let id = fixtures["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["country"] == "GB" && c["vat_number"].is_null())
+        .expect("a UK consumer")["id"]
+        .as_u64()
+        .unwrap();
+    let inv = w.fire(json!({"action": "create_invoice", "customer_id": id, "paid": false})).await;
     w.drain().await;
-    let rows = w.chips(3).await;
-    let contact = chip(&rows, "customer", cid)["provider_entity_id"].clone();
-    assert!(contact.is_string(), "{rows:?} {:#?}", w.events().await);
-    let invoices = w.records("sales_invoices").await;
-    for inv in [&a, &b] {
-        let c = chip(&rows, "invoice", inv["invoice_id"].as_u64().unwrap());
-        let sage = invoices.iter().find(|i| i["id"] == c["provider_entity_id"]).unwrap();
-        assert_eq!(sage["contact"]["id"], contact, "the customer's one contact: {sage:#}");
-    }
+    let rows = w.chips(1).await;
+    assert_eq!(chip(&rows, "invoice", inv["invoice_id"].as_u64().unwrap())["sync_status"], "synced");
     assert_eq!(w.records("contacts").await.len(), 1);
-    assert_eq!(w.sage_control(Method::GET, "/duplicates", None).await, json!([]));
+    let saved = w.fire(json!({"action": "save_customer", "customer_id": id})).await;
+    assert_eq!(saved["events"][0]["enqueued"], true, "{saved}");
+    w.drain().await;
+    let rows = w.chips(2).await;
+    let c = chip(&rows, "customer", id);
+    assert_eq!(c["sync_status"], "synced", "{c} {:#?}", w.events().await);
+    let contacts = w.records("contacts").await;
+    assert_eq!(contacts.len(), 1, "one contact for one customer: {contacts:#?}");
+    assert_eq!(contacts[0]["id"], c["provider_entity_id"]);
+    assert_eq!(w.calls_to("POST", "/v3.1/contacts").await, 1, "{:#?}", w.calls().await);
+    assert_eq!(w.calls_to("PUT", "/v3.1/contacts").await, 1, "the save is an update: {:#?}", w.calls().await);
+    let again = w.fire(json!({"action": "save_customer", "customer_id": id, "company": "Renamed Ltd"})).await;
+    assert_eq!(again["events"][0]["dropped_because"], "duplicate_key", "the module sends one upsert: {again}");
+    assert_eq!(w.duplicates().await, json!([]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn b2c_consolidation_posts_small_guest_orders_to_one_fallback_contact() {
+async fn small_guest_orders_share_the_fallback_contact_and_large_ones_get_their_own() {
     let w = World::start("Plus").await;
     let mut ids = Vec::new();
-    for _ in 0..5 {
+    for _ in 0..8 {
         let inv = w.fire(json!({"action": "create_invoice", "guest": true, "market": "uk", "paid": false})).await;
         ids.push(inv["invoice_id"].as_u64().unwrap());
     }
-    let fx = w.fixtures().await;
-    let total =
-        |id: u64| dec(&fx["invoices"].as_array().unwrap().iter().find(|i| i["id"] == id).unwrap()["grand_total"]);
-    let mut totals: Vec<Decimal> = ids.iter().map(|i| total(*i)).collect();
+    // The threshold splits the batch: the median of its grand totals (in pence).
+    let fixtures = w.fixtures().await;
+    let mut totals: Vec<i64> = ids
+        .iter()
+        .map(|id| {
+            cents(&fixtures["invoices"].as_array().unwrap().iter().find(|i| i["id"] == *id).unwrap()["grand_total"])
+        })
+        .collect();
     totals.sort();
-    assert!(totals[0] < totals[4], "the seed gives different totals: {totals:?}");
-    let threshold = (totals[0] + totals[4]) / Decimal::TWO;
-    w.patch_policy(json!({"b2c": {"enabled": true, "threshold": threshold.to_string()}})).await;
+    let threshold = totals[totals.len() / 2];
+    w.set_policy(json!({"b2c": {"enabled": true, "threshold": threshold as f64 / 100.0}})).await;
     w.drain().await;
-    let rows = w.chips(ids.len()).await;
+    let rows = w.chips(8).await;
     let invoices = w.records("sales_invoices").await;
-    let contact_of = |id: u64| {
+    let contacts = w.records("contacts").await;
+    let (mut small, mut large) = (Vec::new(), Vec::new());
+    for id in ids {
+        let m = fixtures["invoices"].as_array().unwrap().iter().find(|i| i["id"] == id).unwrap().clone();
         let c = chip(&rows, "invoice", id);
-        assert_eq!(c["sync_status"], "synced", "{c}");
-        invoices.iter().find(|i| i["id"] == c["provider_entity_id"]).unwrap()["contact"]["id"].clone()
-    };
-    let small: Vec<Value> = ids.iter().filter(|i| total(**i) < threshold).map(|i| contact_of(*i)).collect();
-    let large: Vec<Value> = ids.iter().filter(|i| total(**i) >= threshold).map(|i| contact_of(*i)).collect();
-    assert!(!small.is_empty() && !large.is_empty());
-    assert!(small.iter().all(|c| *c == small[0]), "one fallback contact: {small:?}");
-    for c in &large {
-        assert!(!small.contains(c), "an order over the threshold has its own contact: {large:?} {small:?}");
+        assert_eq!(c["sync_status"], "synced", "{c} {:#?}", w.events().await);
+        let s = invoices.iter().find(|i| i["id"] == c["provider_entity_id"]).unwrap();
+        let contact = s["contact"]["id"].as_str().unwrap().to_owned();
+        if cents(&m["grand_total"]) < threshold { small.push(contact) } else { large.push(contact) }
     }
-    assert_eq!(w.records("contacts").await.len(), 1 + large.len(), "{small:?} {large:?}");
+    assert!(!small.is_empty() && !large.is_empty(), "the batch has both: small {small:?} large {large:?}");
+    small.sort();
+    small.dedup();
+    assert_eq!(small.len(), 1, "one fallback contact for every small GBP guest order: {small:?}");
+    for l in &large {
+        assert_ne!(l, &small[0], "a large guest order has its own contact");
+    }
+    let mut distinct = large.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), large.len(), "each large guest order its own contact: {large:?}");
+    assert_eq!(contacts.len(), 1 + large.len(), "{contacts:#?}");
+    assert_eq!(w.duplicates().await, json!([]));
 }
