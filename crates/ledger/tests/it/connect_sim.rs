@@ -33,6 +33,60 @@ fn connect_sim(db: &TestDb, key: &SecretString, sage_base: &str, args: &[&str], 
     cmd.output().unwrap()
 }
 
+/// A store connected through `dev connect-sim` for a `ledger serve` process on `port`: sage-sim
+/// (auto-approving), a magento-sim store without cron whose module retries come `time_scale` times
+/// sooner, a fresh database, and the store paired with `http://127.0.0.1:{port}` and bound to the Plus
+/// business.
+pub(crate) struct Served {
+    pub sage: sage_sim::RunningSim,
+    pub store: magento_sim::RunningSim,
+    pub db: TestDb,
+    pub key: SecretString,
+    pub port: u16,
+    pub tenant: TenantId,
+    pub business: String,
+}
+
+impl Served {
+    pub async fn connect(time_scale: f64) -> Self {
+        let loopback = "127.0.0.1:0".parse().unwrap();
+        let sage =
+            sage_sim::spawn(sage_sim::SimConfig { auto_approve: true, ..Default::default() }, loopback).await.unwrap();
+        let store =
+            magento_sim::spawn(magento_sim::SimConfig { cron: false, time_scale, ..Default::default() }, loopback)
+                .await
+                .unwrap();
+        let (db, key, port) = (TestDb::new().await, Keyring::generate_key(), crate::processes::free_port());
+        let (sage_url, store_url) = (sage.base_url(), store.base_url());
+        let out = ledger(&db, &key, &sage_url)
+            .args(["dev", "connect-sim", "--sage-url", &sage_url, "--magento-url", &store_url, "--json"])
+            .envs(TRUST)
+            .env("LEDGER_SERVER__BIND", format!("127.0.0.1:{port}"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "connect-sim: {}", String::from_utf8_lossy(&out.stderr));
+        let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let tenant = printed["tenant_id"].as_str().unwrap().parse().unwrap();
+        let business = printed["business_id"].as_str().unwrap().to_owned();
+        Self { sage, store, db, key, port, tenant, business }
+    }
+
+    /// `ledger serve` on the paired port with `extra` settings, its log in the temp dir as `log`.
+    pub fn serve(&self, extra: &[(&str, &str)], log: &str) -> test_support::ChildGuard {
+        let log = std::fs::File::create(std::env::temp_dir().join(log)).unwrap();
+        let mut cmd = ledger(&self.db, &self.key, &self.sage.base_url());
+        cmd.arg("serve")
+            .envs(TRUST)
+            .env("LEDGER_SERVER__BIND", format!("127.0.0.1:{}", self.port))
+            .env("LEDGER_LOG__LEVEL", "info")
+            .env("LEDGER_WORKER__RECONCILE_INTERVAL_MS", "200")
+            .envs(extra.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(log);
+        test_support::ChildGuard(cmd.spawn().expect("start ledger"))
+    }
+}
+
 /// The `ledger` binary on `db`, sealing with `key`, its `sage.*` endpoints on the simulator at `sage_base`.
 pub(crate) fn ledger(db: &TestDb, key: &SecretString, sage_base: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ledger"));

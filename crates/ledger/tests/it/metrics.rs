@@ -1,14 +1,12 @@
 //! Prometheus metrics through a real `ledger serve` synced against the simulators: `/metrics` refuses without the operator bearer, counters and sampled gauges move with traffic, `metrics.bind` serves them without a bearer, and every `ledger_*` series that `deploy/alerts.yml` or the Grafana dashboard names is exported (drift between the rules and the code fails here).
 use std::collections::BTreeSet;
-use std::process::Stdio;
 use std::time::Duration;
 
-use ledger_store::Keyring;
 use reqwest::Method;
 use serde_json::{Value, json};
-use test_support::{ChildGuard, TestDb, eventually, http_client};
+use test_support::{eventually, http_client};
 
-use crate::connect_sim::{TRUST, ledger};
+use crate::connect_sim::Served;
 use crate::magento::control;
 use crate::processes::free_port;
 
@@ -64,42 +62,18 @@ async fn scrape(http: &reqwest::Client, url: &str, bearer: Option<&str>) -> (u16
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_need_the_bearer_move_with_traffic_and_cover_every_alert_and_panel() {
     let http = http_client();
-    let loopback = "127.0.0.1:0".parse().unwrap();
-    let sage =
-        sage_sim::spawn(sage_sim::SimConfig { auto_approve: true, ..Default::default() }, loopback).await.unwrap();
-    let store =
-        magento_sim::spawn(magento_sim::SimConfig { cron: false, time_scale: 60.0, ..Default::default() }, loopback)
-            .await
-            .unwrap();
-    let (sage_url, store_url) = (sage.base_url(), store.base_url());
-    let db = TestDb::new().await;
-    let key = Keyring::generate_key();
-    let (port, metrics_port) = (free_port(), free_port());
+    let w = Served::connect(60.0).await;
+    let (sage_url, store_url, db, port) = (w.sage.base_url(), w.store.base_url(), &w.db, w.port);
     let bind = format!("127.0.0.1:{port}");
-    let out = ledger(&db, &key, &sage_url)
-        .args(["dev", "connect-sim", "--sage-url", &sage_url, "--magento-url", &store_url, "--json"])
-        .envs(TRUST)
-        .env("LEDGER_SERVER__BIND", &bind)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "connect-sim: {}", String::from_utf8_lossy(&out.stderr));
-    let log = std::fs::File::create(std::env::temp_dir().join("ledger-metrics.log")).unwrap();
+    let metrics_bind = format!("127.0.0.1:{}", free_port());
     let tokens = format!("[\"{OPERATOR}\"]");
-    let metrics_bind = format!("127.0.0.1:{metrics_port}");
-    let _ledger = ChildGuard(
-        ledger(&db, &key, &sage_url)
-            .args(["serve"])
-            .envs(TRUST)
-            .env("LEDGER_SERVER__BIND", &bind)
-            .env("LEDGER_LOG__LEVEL", "info")
-            .env("LEDGER_WORKER__RECONCILE_INTERVAL_MS", "200")
-            .env("LEDGER_ADMIN__TOKENS", &tokens)
-            .env("LEDGER_METRICS__SAMPLE_SECS", "1")
-            .env("LEDGER_METRICS__BIND", &metrics_bind)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start ledger"),
+    let _ledger = w.serve(
+        &[
+            ("LEDGER_ADMIN__TOKENS", &tokens),
+            ("LEDGER_METRICS__SAMPLE_SECS", "1"),
+            ("LEDGER_METRICS__BIND", &metrics_bind),
+        ],
+        "ledger-metrics.log",
     );
     crate::processes::wait_ready(&http, port).await;
     let url = format!("http://{bind}/metrics");
@@ -156,7 +130,7 @@ async fn metrics_need_the_bearer_move_with_traffic_and_cover_every_alert_and_pan
     control(&http, Method::PUT, format!("{sage_url}/_sim/faults"), Some(faults)).await;
     control(&http, Method::POST, entities.clone(), Some(json!({"action": "create_invoice", "paid": false}))).await;
     control(&http, Method::POST, format!("{store_url}/_sim/drain"), None).await;
-    let tenant = out_tenant(&out.stdout);
+    let tenant = w.tenant;
     let tenant_series = format!("ledger_tenant_oldest_pending_age_seconds{{tenant_id=\"{tenant}\"}}");
     let throttled = eventually("the throttled run waits and is sampled", Duration::from_secs(90), || async {
         let (_, now) = scrape(&http, &url, Some(OPERATOR)).await;
@@ -186,11 +160,6 @@ async fn metrics_need_the_bearer_move_with_traffic_and_cover_every_alert_and_pan
     for name in in_alerts.iter().chain(&in_dashboard) {
         assert!(families.contains(name), "{name} is used by deploy/ but not exported; exported: {families:?}");
     }
-}
-
-fn out_tenant(stdout: &[u8]) -> String {
-    let printed: Value = serde_json::from_slice(stdout).unwrap();
-    printed["tenant_id"].as_str().unwrap().to_owned()
 }
 
 #[test]

@@ -2,36 +2,17 @@
 //! store keeps them; readiness 503), runs in flight past the deadline are handed back, pending with
 //! their attempt given back, and the process exits; the process started in its place runs the rest.
 //! Nothing is lost and nothing reaches Sage twice.
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ledger_domain::TenantId;
-use ledger_store::Keyring;
 use reqwest::Method;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde_json::{Value, json};
-use test_support::{ChildGuard, TestDb, eventually, http_client};
+use test_support::{TestDb, eventually, http_client};
 
-use crate::connect_sim::{TRUST, ledger};
+use crate::connect_sim::Served;
 use crate::magento::control;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn serve(db: &TestDb, key: &SecretString, sage: &str, port: u16, extra: &[(&str, &str)], log: &str) -> ChildGuard {
-    let log = std::fs::File::create(std::env::temp_dir().join(log)).unwrap();
-    let mut cmd = ledger(db, key, sage);
-    cmd.args(["serve"])
-        .envs(TRUST)
-        .env("LEDGER_SERVER__BIND", format!("127.0.0.1:{port}"))
-        .env("LEDGER_LOG__LEVEL", "info")
-        .env("LEDGER_WORKER__RECONCILE_INTERVAL_MS", "200")
-        .envs(extra.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(log);
-    ChildGuard(cmd.spawn().expect("start ledger"))
-}
 
 async fn ready_status(http: &reqwest::Client, port: u16) -> Option<u16> {
     let r = http.get(format!("http://127.0.0.1:{port}/health/ready")).send().await.ok()?;
@@ -54,39 +35,16 @@ async fn count(db: &TestDb, sql: &str, tenant: TenantId) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_under_load_refuses_new_webhooks_hands_runs_back_and_nothing_is_lost_or_doubled() {
     let http = http_client();
-    let loopback = "127.0.0.1:0".parse().unwrap();
-    let sage =
-        sage_sim::spawn(sage_sim::SimConfig { auto_approve: true, ..Default::default() }, loopback).await.unwrap();
     // time_scale 60: the module's first retry after a 5xx is due in one second, not sixty.
-    let store =
-        magento_sim::spawn(magento_sim::SimConfig { cron: false, time_scale: 60.0, ..Default::default() }, loopback)
-            .await
-            .unwrap();
-    let (sage_url, store_url) = (sage.base_url(), store.base_url());
-    let db = TestDb::new().await;
-    let key = Keyring::generate_key();
-    let port = free_port();
-    let bind = format!("127.0.0.1:{port}");
-    let out = ledger(&db, &key, &sage_url)
-        .args(["dev", "connect-sim", "--sage-url", &sage_url, "--magento-url", &store_url, "--json"])
-        .envs(TRUST)
-        .env("LEDGER_SERVER__BIND", &bind)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "connect-sim: {}", String::from_utf8_lossy(&out.stderr));
-    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let tenant: TenantId = printed["tenant_id"].as_str().unwrap().parse().unwrap();
-    let business = printed["business_id"].as_str().unwrap().to_owned();
+    let w = Served::connect(60.0).await;
+    let (sage_url, store_url) = (w.sage.base_url(), w.store.base_url());
+    let (db, key, port, tenant, business) = (&w.db, &w.key, w.port, w.tenant, &w.business);
 
     // Every Sage call takes 1.5 s, so a run (a contact lookup and create, the invoice) outlives the
     // 2-second shutdown deadline: the runs in flight at SIGTERM are the ones handed back.
     let faults = format!("{sage_url}/_sim/faults");
     control(&http, Method::PUT, faults.clone(), Some(json!({"business": null, "latency_ms": [1500, 1500]}))).await;
-    let a = serve(
-        &db,
-        &key,
-        &sage_url,
-        port,
+    let a = w.serve(
         &[
             ("LEDGER_WORKER__CONCURRENCY", "4"),
             ("LEDGER_WORKER__LEASE_SECS", "120"),
@@ -108,11 +66,10 @@ async fn sigterm_under_load_refuses_new_webhooks_hands_runs_back_and_nothing_is_
     let sent = control(&http, Method::POST, drain.clone(), None).await;
     let first: Vec<&Value> = sent["sent"].as_array().unwrap().iter().collect();
     assert!(!first.is_empty() && first.iter().all(|d| d["status_code"] == 202), "{sent}");
-    let accepted_before = count(&db, "SELECT count(*) FROM events WHERE tenant_id = $1", tenant).await;
+    let accepted_before = count(db, "SELECT count(*) FROM events WHERE tenant_id = $1", tenant).await;
 
     eventually("A has runs in flight", Duration::from_secs(30), || async {
-        let running =
-            count(&db, "SELECT count(*) FROM events WHERE tenant_id = $1 AND state = 'running'", tenant).await;
+        let running = count(db, "SELECT count(*) FROM events WHERE tenant_id = $1 AND state = 'running'", tenant).await;
         (running >= 2).then_some(())
     })
     .await;
@@ -146,7 +103,7 @@ async fn sigterm_under_load_refuses_new_webhooks_hands_runs_back_and_nothing_is_
     let dead = control(&http, Method::GET, format!("{store_url}/_sim/outbox?status=dead_lettered"), None).await;
     assert_eq!(dead.as_array().map(Vec::len), Some(0), "503 never dead-letters in the module: {dead}");
     assert_eq!(
-        count(&db, "SELECT count(*) FROM events WHERE tenant_id = $1", tenant).await,
+        count(db, "SELECT count(*) FROM events WHERE tenant_id = $1", tenant).await,
         accepted_before,
         "nothing was stored from the refused posts"
     );
@@ -158,13 +115,13 @@ async fn sigterm_under_load_refuses_new_webhooks_hands_runs_back_and_nothing_is_
     assert!(status.success(), "A exits cleanly after SIGTERM: {status}");
     assert!(took < Duration::from_secs(30), "A took {took:?} to stop");
     assert_eq!(
-        count(&db, "SELECT count(*) FROM events WHERE tenant_id = $1 AND state = 'running'", tenant).await,
+        count(db, "SELECT count(*) FROM events WHERE tenant_id = $1 AND state = 'running'", tenant).await,
         0,
         "no run is left holding a lease: {:?}",
-        states(&db, tenant).await
+        states(db, tenant).await
     );
     let handed_back = count(
-        &db,
+        db,
         "SELECT count(*) FROM event_attempts a JOIN events e ON e.id = a.event_id
           WHERE e.tenant_id = $1 AND a.detail LIKE 'handed back%'",
         tenant,
@@ -172,13 +129,13 @@ async fn sigterm_under_load_refuses_new_webhooks_hands_runs_back_and_nothing_is_
     .await;
     assert!(handed_back >= 2, "the runs in flight were handed back: {handed_back}");
     let spent =
-        count(&db, "SELECT count(*) FROM events WHERE tenant_id = $1 AND state = 'pending' AND attempt > 0", tenant)
+        count(db, "SELECT count(*) FROM events WHERE tenant_id = $1 AND state = 'pending' AND attempt > 0", tenant)
             .await;
     assert_eq!(spent, 0, "a handed-back run keeps its attempt");
 
     // B takes A's place (a rolling restart) at full speed; the store retries the refused events.
     control(&http, Method::PUT, faults, Some(json!({}))).await;
-    let _b = serve(&db, &key, &sage_url, port, &[], "ledger-shutdown-b.log");
+    let _b = w.serve(&[], "ledger-shutdown-b.log");
     eventually("B ready", Duration::from_secs(60), || async {
         (ready_status(&http, port).await == Some(200)).then_some(())
     })
@@ -186,12 +143,12 @@ async fn sigterm_under_load_refuses_new_webhooks_hands_runs_back_and_nothing_is_
     let total = eventually("the store's retries are accepted", Duration::from_secs(60), || async {
         control(&http, Method::POST, drain.clone(), None).await;
         let pending = control(&http, Method::GET, format!("{store_url}/_sim/outbox?status=pending"), None).await;
-        let stored = count(&db, "SELECT count(*) FROM events WHERE tenant_id = $1", tenant).await;
+        let stored = count(db, "SELECT count(*) FROM events WHERE tenant_id = $1", tenant).await;
         (pending.as_array().is_some_and(Vec::is_empty) && stored > accepted_before).then_some(stored)
     })
     .await;
     eventually("every event synced", Duration::from_secs(120), || async {
-        let s = states(&db, tenant).await;
+        let s = states(db, tenant).await;
         (s == vec![("synced".to_owned(), total)]).then_some(())
     })
     .await;
@@ -209,7 +166,7 @@ async fn sigterm_under_load_refuses_new_webhooks_hands_runs_back_and_nothing_is_
     let duplicates = control(&http, Method::GET, format!("{sage_url}/_sim/duplicates"), None).await;
     assert_eq!(duplicates, json!([]), "nothing was created twice in Sage");
     let finished_twice = count(
-        &db,
+        db,
         "SELECT count(*) FROM (SELECT a.event_id FROM event_attempts a JOIN events e ON e.id = a.event_id
                                  WHERE e.tenant_id = $1 AND a.outcome = 'synced'
                                  GROUP BY a.event_id HAVING count(*) > 1) twice",
