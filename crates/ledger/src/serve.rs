@@ -214,27 +214,22 @@ pub async fn serve_until(
         worker_done.cancel();
     }
 
+    // The worker role's background loops; each stops on `shutdown` and is awaited after the listener.
+    let mut loops = tokio::task::JoinSet::new();
     let mailer = ledger_sync::mail::Mailer::new(config.mail.smtp_url.expose_secret(), &config.mail.from)?;
-    let mail =
-        runs_worker.then(|| tokio::spawn(ledger_sync::mail::run(database.pool.clone(), mailer, shutdown.clone())));
-    let bulk = runs_worker.then(|| tokio::spawn(ledger_sync::bulk::run(database.pool.clone(), shutdown.clone())));
-    let alerts = runs_worker.then(|| {
-        let config = alert_config(config);
-        tokio::spawn(ledger_sync::alerts::run(database.pool.clone(), alert_http(), config, shutdown.clone()))
-    });
-
-    let retention = runs_worker.then(|| {
-        tokio::spawn(ledger_worker::retention(
-            database.pool.clone(),
+    if runs_worker {
+        let pool = &database.pool;
+        loops.spawn(ledger_sync::mail::run(pool.clone(), mailer, shutdown.clone()));
+        loops.spawn(ledger_sync::bulk::run(pool.clone(), shutdown.clone()));
+        loops.spawn(ledger_sync::alerts::run(pool.clone(), alert_http(), alert_config(config), shutdown.clone()));
+        loops.spawn(ledger_worker::retention(
+            pool.clone(),
             retention_windows(config),
             Duration::from_secs(config.retention.interval_mins * 60),
             shutdown.clone(),
-        ))
-    });
-
-    let idle_refresher = runs_worker.then(|| {
-        tokio::spawn(ledger_sync::sage::run_idle_refresher(custody.clone(), IDLE_REFRESH_EVERY, shutdown.clone()))
-    });
+        ));
+        loops.spawn(ledger_sync::sage::run_idle_refresher(custody.clone(), IDLE_REFRESH_EVERY, shutdown.clone()));
+    }
 
     let (stop, intake, drained) = (shutdown.clone(), state_intake, worker_done.clone());
     let grace = Duration::from_secs(config.server.shutdown_grace_secs);
@@ -257,21 +252,7 @@ pub async fn serve_until(
             Err(e) => tracing::error!(error = %e, "worker pool panicked"),
         }
     }
-    if let Some(idle) = idle_refresher {
-        let _ = idle.await;
-    }
-    if let Some(retention) = retention {
-        let _ = retention.await;
-    }
-    if let Some(alerts) = alerts {
-        let _ = alerts.await;
-    }
-    if let Some(mail) = mail {
-        let _ = mail.await;
-    }
-    if let Some(bulk) = bulk {
-        let _ = bulk.await;
-    }
+    while loops.join_next().await.is_some() {}
     let _ = maintenance.await;
     let _ = sampler.await;
     if let Some(listener) = metrics_listener {
