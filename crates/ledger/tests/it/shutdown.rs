@@ -175,3 +175,53 @@ async fn sigterm_under_load_refuses_new_webhooks_hands_runs_back_and_nothing_is_
     .await;
     assert_eq!(finished_twice, 0, "no event ran to completion twice");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_sigterm_hands_runs_back_at_once_instead_of_waiting_for_the_deadline() {
+    let http = http_client();
+    let w = Served::connect(60.0).await;
+    let (db, tenant) = (&w.db, w.tenant);
+    // Runs take many seconds (3 s per Sage call) and the deadline is a minute: only the second signal
+    // can stop the process soon.
+    let faults = json!({"business": null, "latency_ms": [3000, 3000]});
+    control(&http, Method::PUT, format!("{}/_sim/faults", w.sage.base_url()), Some(faults)).await;
+    let a = w.serve(
+        &[("LEDGER_WORKER__SHUTDOWN_DEADLINE_SECS", "60"), ("LEDGER_SERVER__SHUTDOWN_GRACE_SECS", "1")],
+        "ledger-shutdown-force.log",
+    );
+    eventually("ready", Duration::from_secs(60), || async {
+        (ready_status(&http, w.port).await == Some(200)).then_some(())
+    })
+    .await;
+    for _ in 0..4 {
+        let action = json!({"action": "create_invoice", "paid": false});
+        control(&http, Method::POST, format!("{}/_sim/entities", w.store.base_url()), Some(action)).await;
+    }
+    control(&http, Method::POST, format!("{}/_sim/drain", w.store.base_url()), None).await;
+    eventually("runs in flight", Duration::from_secs(30), || async {
+        let running = count(db, "SELECT count(*) FROM events WHERE tenant_id = $1 AND state = 'running'", tenant).await;
+        (running >= 1).then_some(())
+    })
+    .await;
+    let pid = a.0.id().to_string();
+    let term_at = Instant::now();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    eventually("intake closed", Duration::from_secs(10), || async {
+        (ready_status(&http, w.port).await == Some(503)).then_some(())
+    })
+    .await;
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let mut a = a;
+    let status = tokio::task::spawn_blocking(move || a.0.wait().unwrap()).await.unwrap();
+    assert!(status.success(), "{status}");
+    assert!(
+        term_at.elapsed() < Duration::from_secs(30),
+        "stopped long before the 60 s deadline: {:?}",
+        term_at.elapsed()
+    );
+    assert_eq!(
+        count(db, "SELECT count(*) FROM events WHERE tenant_id = $1 AND state = 'running'", tenant).await,
+        0,
+        "the runs in flight were handed back, not left under their lease"
+    );
+}
