@@ -3,7 +3,7 @@
 //! sage-sim's consent and picks the business, opens and saves the sync policy, then watches an
 //! invoice's chip in the event log flip from pending to synced without a reload; the log is usable at
 //! phone width. Where chromium or chromedriver is missing the test says what to install and fails when
-//! `LEDGER_REQUIRE_BROWSER=1` (set by `.ci/run`), else it is skipped with that message.
+//! `REQUIRE_BROWSER_TEST=1` (set by `.ci/run`), else it is skipped with that message.
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,7 +52,7 @@ async fn browser() -> Option<(Driver, Client)> {
     let driver = find(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]);
     let chromium = find(&["/usr/bin/chromium", "/usr/bin/chromium-browser"]);
     let (Some(driver), Some(chromium)) = (driver, chromium) else {
-        assert!(std::env::var("LEDGER_REQUIRE_BROWSER").as_deref() != Ok("1"), "{INSTALL}");
+        assert!(std::env::var("REQUIRE_BROWSER_TEST").as_deref() != Ok("1"), "{INSTALL}");
         eprintln!("SKIPPED: {INSTALL}");
         return None;
     };
