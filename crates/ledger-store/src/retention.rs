@@ -1,11 +1,20 @@
-//! Retention: bodies of finished runs (event payloads, Magento snapshots, Sage call bodies) are cleared after their windows, delivered callbacks and old alerts deleted, in small batches under one advisory lock; rows, states, outcomes and cross-references stay.
+//! Retention: bodies of finished runs (event payloads, Magento snapshots, Sage call bodies) are cleared after their windows; delivered callbacks, old alerts, sent or given-up mail and finished bulk actions are deleted, in small batches under one advisory lock; rows, states, outcomes and cross-references stay.
 use chrono::{DateTime, Duration, Utc};
 
 use crate::{PgPool, StoreError};
 
 /// The kinds a purge reports, in order.
-pub const KINDS: [&str; 7] =
-    ["payloads", "snapshots", "call_bodies", "callbacks", "alerts", "jwt_replay", "finished_tasks"];
+pub const KINDS: [&str; 9] = [
+    "payloads",
+    "snapshots",
+    "call_bodies",
+    "callbacks",
+    "alerts",
+    "jwt_replay",
+    "finished_tasks",
+    "mail",
+    "bulk_actions",
+];
 
 /// The advisory lock one purging process holds (any process may try; the others skip the pass).
 pub const LOCK_KEY: i64 = 0x6c65_6467_6572_5250; // "ledgerRP"
@@ -17,12 +26,16 @@ pub struct Windows {
     pub call_body_days: u32,
     pub callbacks_days: u32,
     pub alerts_days: u32,
+    /// Mail that was sent or given up (its body may hold a reset link, single-use and long expired).
+    pub mail_days: u32,
+    /// Finished bulk actions (the operator audit log keeps who did what).
+    pub bulk_days: u32,
     pub batch_size: u32,
 }
 
 /// Rows cleared (or, in a dry run, that would be) per kind, in [`KINDS`] order.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts(pub [u64; 7]);
+pub struct Counts(pub [u64; 9]);
 
 impl Counts {
     pub fn by_kind(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
@@ -82,8 +95,17 @@ pub async fn dry_run(pool: &PgPool, w: &Windows, now: DateTime<Utc>) -> Result<C
     .bind(crate::EVENT_QUEUE)
     .fetch_one(pool)
     .await?;
+    let mail: i64 = sqlx::query_scalar("SELECT count(*) FROM mail_outbox WHERE COALESCE(sent_at, failed_at) < $1")
+        .bind(cutoff(now, w.mail_days))
+        .fetch_one(pool)
+        .await?;
+    let bulk: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM bulk_actions WHERE state = 'finished' AND finished_at < $1")
+            .bind(cutoff(now, w.bulk_days))
+            .fetch_one(pool)
+            .await?;
     let n = |v: i64| u64::try_from(v).unwrap_or(0);
-    Ok(Counts([n(payloads), n(snapshots), n(call_bodies), n(callbacks), n(alerts), n(jti), n(tasks)]))
+    Ok(Counts([n(payloads), n(snapshots), n(call_bodies), n(callbacks), n(alerts), n(jti), n(tasks), n(mail), n(bulk)]))
 }
 
 /// Purges what is past its window at `now`, batch by batch (each batch its own short transaction),
@@ -190,6 +212,22 @@ async fn purge_locked(pool: &PgPool, w: &Windows, now: DateTime<Utc>) -> Result<
     .await?;
     counts.0[5] = crate::db::purge_expired_jti(pool, now).await?;
     counts.0[6] = crate::db::purge_finished_tasks(pool).await?;
+    counts.0[7] = delete_batches(
+        pool,
+        "DELETE FROM mail_outbox WHERE id IN (
+             SELECT id FROM mail_outbox WHERE COALESCE(sent_at, failed_at) < $1 LIMIT $2)",
+        cutoff(now, w.mail_days),
+        batch,
+    )
+    .await?;
+    counts.0[8] = delete_batches(
+        pool,
+        "DELETE FROM bulk_actions WHERE id IN (
+             SELECT id FROM bulk_actions WHERE state = 'finished' AND finished_at < $1 LIMIT $2)",
+        cutoff(now, w.bulk_days),
+        batch,
+    )
+    .await?;
     Ok(counts)
 }
 

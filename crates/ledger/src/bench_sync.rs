@@ -98,9 +98,11 @@ async fn measure(
 
     // Throughput: unpaid invoices of known customers, posted at once.
     let started = Instant::now();
+    let db_before = DbCost::read(&bench.db.pool).await?;
     let ids = bench.invoices(&main, args.events).await?;
     bench.settle(&ids, Duration::from_secs(1800)).await?;
     let wall = started.elapsed();
+    let db_cost = DbCost::read(&bench.db.pool).await?.per_event_since(&db_before, ids.len(), wall);
     let throughput = bench.stats(&ids).await?;
     let calls = bench.calls_per_synced(&ids).await?;
 
@@ -139,6 +141,7 @@ async fn measure(
             "events_per_s": throughput["events_per_s"],
             "accept_to_callback_ms": throughput["ms"],
             "sage_calls_per_synced_invoice": calls,
+            "database": db_cost,
         },
         "latency": { "rate": args.rate, "events": latency_ids.len(), "accept_to_callback_ms": latency["ms"] },
         "fairness": fairness,
@@ -326,6 +329,93 @@ impl Bench<'_> {
     }
 }
 
+/// What the database has done so far: commits, WAL written, and (when the server runs on this host and
+/// its data directory is readable) the CPU time of the postmaster and all its processes, ended ones
+/// included (a parent's `cutime`/`cstime` hold its reaped children's), and this process's own CPU.
+struct DbCost {
+    commits: i64,
+    wal_lsn: String,
+    pg_cpu_s: Option<f64>,
+    own_cpu_s: Option<f64>,
+}
+
+impl DbCost {
+    async fn read(pool: &ledger_store::PgPool) -> anyhow::Result<Self> {
+        let (commits, wal_lsn): (i64, String) = sqlx::query_as(
+            "SELECT xact_commit, pg_current_wal_lsn()::text FROM pg_stat_database WHERE datname = current_database()",
+        )
+        .fetch_one(pool)
+        .await?;
+        let data_dir: Option<String> =
+            sqlx::query_scalar("SELECT setting FROM pg_settings WHERE name = 'data_directory'")
+                .fetch_optional(pool)
+                .await
+                .ok()
+                .flatten();
+        Ok(Self {
+            commits,
+            wal_lsn,
+            pg_cpu_s: data_dir.and_then(|d| postgres_cpu_s(&d)),
+            own_cpu_s: cpu_s("self", true),
+        })
+    }
+
+    /// Per event of a phase of `events` that took `wall`, with what one Postgres core would carry at
+    /// this cost (`1 / CPU per event`: the server's CPU is what saturates first on one host).
+    fn per_event_since(&self, before: &Self, events: usize, wall: Duration) -> Value {
+        let n = events.max(1) as f64;
+        let wal = lsn(&self.wal_lsn).zip(lsn(&before.wal_lsn)).map(|(a, b)| a.saturating_sub(b) as f64 / n / 1024.0);
+        let pg_ms = self.pg_cpu_s.zip(before.pg_cpu_s).map(|(a, b)| (a - b) * 1000.0 / n);
+        let own_ms = self.own_cpu_s.zip(before.own_cpu_s).map(|(a, b)| (a - b) * 1000.0 / n);
+        json!({
+            "commits_per_event": (self.commits - before.commits) as f64 / n,
+            "wal_kib_per_event": wal,
+            "postgres_cpu_ms_per_event": pg_ms,
+            "postgres_busy_share": pg_ms.map(|ms| ms * n / 1000.0 / wall.as_secs_f64().max(0.001)),
+            "ledger_and_sims_cpu_ms_per_event": own_ms,
+            "events_per_s_per_postgres_core": pg_ms.filter(|ms| *ms > 0.0).map(|ms| 1000.0 / ms),
+        })
+    }
+}
+
+/// `0/1A2B3C4D` → bytes.
+fn lsn(text: &str) -> Option<u64> {
+    let (hi, lo) = text.split_once('/')?;
+    Some((u64::from_str_radix(hi, 16).ok()? << 32) | u64::from_str_radix(lo, 16).ok()?)
+}
+
+/// CPU seconds of `/proc/<pid>`: user + system, and with `children` those of its reaped children.
+/// Linux reports them in USER_HZ ticks, 100 a second on every architecture it runs on.
+fn cpu_s(pid: &str, children: bool) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start at field 3 (state).
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let tick = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok());
+    let mut ticks = tick(11)? + tick(12)?; // utime, stime (fields 14, 15)
+    if children {
+        ticks += tick(13)? + tick(14)?; // cutime, cstime (fields 16, 17)
+    }
+    Some(ticks as f64 / 100.0)
+}
+
+/// The postmaster's CPU, its reaped children's, and that of every process it still runs.
+fn postgres_cpu_s(data_dir: &str) -> Option<f64> {
+    let pid = std::fs::read_to_string(std::path::Path::new(data_dir).join("postmaster.pid")).ok()?;
+    let pid = pid.lines().next()?.trim().to_owned();
+    let mut total = cpu_s(&pid, true)?;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let name = entry.file_name();
+        let Some(child) = name.to_str().filter(|n| n.bytes().all(|b| b.is_ascii_digit())) else { continue };
+        let parent = std::fs::read_to_string(format!("/proc/{child}/stat"))
+            .ok()
+            .and_then(|s| s.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1).map(str::to_owned)));
+        if parent.as_deref() == Some(pid.as_str()) {
+            total += cpu_s(child, false).unwrap_or(0.0);
+        }
+    }
+    Some(total)
+}
+
 /// The process's peak resident set (the ledger, both simulators and the load generator), in MiB.
 fn peak_rss_mb() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -343,6 +433,24 @@ fn print_report(r: &Value) {
         t["events_per_s"].as_f64().unwrap_or_default(),
         t["sage_calls_per_synced_invoice"].as_f64().unwrap_or_default()
     );
+    let d = &t["database"];
+    println!(
+        "  database per event (ingest, sync and callback): {:.1} commits, {} WAL, Postgres CPU {}, ledger + simulators CPU {}",
+        d["commits_per_event"].as_f64().unwrap_or_default(),
+        d["wal_kib_per_event"].as_f64().map_or("?".into(), |v| format!("{v:.1} KiB")),
+        d["postgres_cpu_ms_per_event"]
+            .as_f64()
+            .map_or("not readable (server elsewhere)".into(), |v| format!("{v:.2} ms")),
+        d["ledger_and_sims_cpu_ms_per_event"].as_f64().map_or("?".into(), |v| format!("{v:.2} ms")),
+    );
+    if let (Some(per_core), Some(share)) =
+        (d["events_per_s_per_postgres_core"].as_f64(), d["postgres_busy_share"].as_f64())
+    {
+        println!(
+            "  Postgres was {:.0} % of one core busy; at this cost one Postgres core carries about {per_core:.0} events/s",
+            share * 100.0
+        );
+    }
     let l = &r["latency"]["accept_to_callback_ms"];
     println!(
         "latency at {} events/s ({} events): accept→callback p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",

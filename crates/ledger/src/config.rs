@@ -171,6 +171,8 @@ pub struct Retention {
     pub call_body_days: u32,
     pub callbacks_days: u32,
     pub alerts_days: u32,
+    pub mail_days: u32,
+    pub bulk_days: u32,
     pub interval_mins: u64,
     pub batch_size: u32,
 }
@@ -319,6 +321,8 @@ impl Config {
         positive("retention.call_body_days", u64::from(self.retention.call_body_days))?;
         positive("retention.callbacks_days", u64::from(self.retention.callbacks_days))?;
         positive("retention.alerts_days", u64::from(self.retention.alerts_days))?;
+        positive("retention.mail_days", u64::from(self.retention.mail_days))?;
+        positive("retention.bulk_days", u64::from(self.retention.bulk_days))?;
         positive("retention.interval_mins", self.retention.interval_mins)?;
         positive("retention.batch_size", u64::from(self.retention.batch_size))?;
         if let Err(e) =

@@ -1,7 +1,9 @@
 //! `ledger events list|show|requeue|discard`: the operator runbook for event runs without a browser,
 //! through the same service as the API (`ledger_sync::operations`); requeue and discard also act on
-//! every run of a tenant in some states (`--tenant T --state S [--dry-run]`).
+//! every run of a tenant in some states (`--tenant T --state S [--dry-run]`), with a progress bar on a
+//! terminal.
 use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ledger_domain::TenantId;
 use ledger_store::PgPool;
 use ledger_sync::operations::{self, EventItem, ListParams, OpsError};
@@ -169,25 +171,48 @@ where
         }
         return Ok(());
     }
+    // On a terminal a progress bar, with only the refusals printed above it; otherwise (a pipe, a log)
+    // one line per run, as before.
+    let bar = if json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::with_draw_target(Some(ids.len() as u64), ProgressDrawTarget::stderr()).with_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} {msg} [{elapsed_precise}, {eta} left]")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        )
+    };
     let (mut ok, mut failed) = (0usize, 0usize);
     for id in ids {
         let (line, text) = match action(*id).await {
             Ok(out) => {
                 ok += 1;
-                (json!({ "id": id, "ok": true, "result": out }), format!("{id} {done}"))
+                (json!({ "id": id, "ok": true, "result": out }), Ok(format!("{id} {done}")))
             }
-            Err(e @ OpsError::Store(_)) => return Err(e.into()),
+            Err(e @ OpsError::Store(_)) => {
+                bar.abandon();
+                return Err(e.into());
+            }
             Err(e) => {
                 failed += 1;
-                (json!({ "id": id, "ok": false, "error": e.code(), "detail": e.to_string() }), format!("{id}: {e}"))
+                (
+                    json!({ "id": id, "ok": false, "error": e.code(), "detail": e.to_string() }),
+                    Err(format!("{id}: {e}")),
+                )
             }
         };
         if json {
             println!("{line}");
+        } else if bar.is_hidden() {
+            eprintln!("{}", text.unwrap_or_else(|e| e));
         } else {
-            eprintln!("{text}");
+            if let Err(refused) = text {
+                bar.println(refused);
+            }
+            bar.set_message(format!("{ok} {done}, {failed} refused"));
+            bar.inc(1);
         }
     }
+    bar.finish_and_clear();
     if !json {
         println!("{ok} runs {done}, {failed} refused");
     }

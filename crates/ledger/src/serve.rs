@@ -81,6 +81,8 @@ pub fn retention_windows(config: &Config) -> ledger_store::retention::Windows {
         call_body_days: r.call_body_days,
         callbacks_days: r.callbacks_days,
         alerts_days: r.alerts_days,
+        mail_days: r.mail_days,
+        bulk_days: r.bulk_days,
         batch_size: r.batch_size,
     }
 }

@@ -223,6 +223,8 @@ async fn a_purged_run_still_shows_its_detail_page() {
         call_body_days: 30,
         callbacks_days: 7,
         alerts_days: 90,
+        mail_days: 30,
+        bulk_days: 90,
         batch_size: 10,
     };
     let counts = ledger_store::retention::purge(&app.db.pool, &windows, chrono::Utc::now()).await.unwrap().unwrap();

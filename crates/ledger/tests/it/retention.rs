@@ -1,4 +1,4 @@
-//! Retention through `ledger purge` on a real database: an old finished run loses its payload (the increment id kept), snapshots and Sage call bodies while its row, state, outcome and call statuses stay; recent and pending runs keep theirs; delivered callbacks and alerts past their windows go; `--dry-run` counts the same and changes nothing; a second pass finds nothing; the event detail endpoint still answers for a purged run.
+//! Retention through `ledger purge` on a real database: an old finished run loses its payload (the increment id kept), snapshots and Sage call bodies while its row, state, outcome and call statuses stay; recent and pending runs keep theirs; delivered callbacks, alerts, sent mail and finished bulk actions past their windows go; `--dry-run` counts the same and changes nothing; a second pass finds nothing; the event detail endpoint still answers for a purged run.
 use std::process::{Command, Output};
 
 use ledger_domain::RunOutcome;
@@ -107,10 +107,41 @@ async fn purge_clears_old_finished_bodies_only_and_dry_run_changes_nothing() {
     .execute(&app.db.pool)
     .await
     .unwrap();
+    // Mail: sent or given up 40 days ago goes; unsent mail (however old) and recent mail stay.
+    sqlx::query(
+        "INSERT INTO mail_outbox (recipient, subject, body, created_at, sent_at, failed_at) VALUES
+           ('a@x.test', 'old sent', 'b', now() - interval '41 days', now() - interval '40 days', NULL),
+           ('a@x.test', 'old given up', 'b', now() - interval '41 days', NULL, now() - interval '40 days'),
+           ('a@x.test', 'old unsent', 'b', now() - interval '41 days', NULL, NULL),
+           ('a@x.test', 'recent sent', 'b', now() - interval '2 days', now() - interval '1 day', NULL)",
+    )
+    .execute(&app.db.pool)
+    .await
+    .unwrap();
+    // Bulk actions: finished 100 days ago goes; a running one and a recent one stay.
+    for (filters, state, finished_days) in
+        [("old", "finished", Some(100)), ("running", "running", None), ("recent", "finished", Some(1))]
+    {
+        sqlx::query(
+            "INSERT INTO bulk_actions (id, tenant_id, actor_email, action, filters, event_ids, total, state,
+                                       created_at, finished_at)
+             VALUES ($1, $2, 'm@x.test', 'requeue', $3, '{}', 0, $4, now() - interval '200 days',
+                     now() - make_interval(days => $5))",
+        )
+        .bind(Uuid::new_v4())
+        .bind(t.id)
+        .bind(filters)
+        .bind(state)
+        .bind(finished_days)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    }
     let before =
         [bodies(&app, old).await, bodies(&app, middle).await, bodies(&app, recent).await, bodies(&app, pending).await];
 
-    let expected = json!({"payloads": 1, "snapshots": 1, "call_bodies": 2, "callbacks": 2, "alerts": 1});
+    let expected = json!({"payloads": 1, "snapshots": 1, "call_bodies": 2, "callbacks": 2, "alerts": 1, "mail": 2,
+                          "bulk_actions": 1});
     let dry = counts(&purge(&app, &["--dry-run", "--json"]));
     for (kind, n) in expected.as_object().unwrap() {
         assert_eq!(&dry[kind], n, "dry-run {kind}: {dry}");
@@ -141,6 +172,12 @@ async fn purge_clears_old_finished_bodies_only_and_dry_run_changes_nothing() {
     assert_eq!((state.as_str(), sage_id.as_deref()), ("synced", Some("sage-1")), "state and outcome stay");
     let alerts: Vec<String> = sqlx::query_scalar("SELECT detail FROM alerts").fetch_all(&app.db.pool).await.unwrap();
     assert_eq!(alerts, ["today"]);
+    let mail: Vec<String> =
+        sqlx::query_scalar("SELECT subject FROM mail_outbox ORDER BY id").fetch_all(&app.db.pool).await.unwrap();
+    assert_eq!(mail, ["old unsent", "recent sent"], "unsent and recent mail stay");
+    let bulk: Vec<String> =
+        sqlx::query_scalar("SELECT filters FROM bulk_actions ORDER BY filters").fetch_all(&app.db.pool).await.unwrap();
+    assert_eq!(bulk, ["recent", "running"], "running and recent bulk actions stay");
     let callbacks: i64 = sqlx::query_scalar("SELECT count(*) FROM callbacks").fetch_one(&app.db.pool).await.unwrap();
     assert_eq!(callbacks, 1, "only the recent run's delivered callback stays");
 
@@ -170,7 +207,7 @@ async fn purge_clears_old_finished_bodies_only_and_dry_run_changes_nothing() {
 
     // Nothing is left to purge.
     let again = counts(&purge(&app, &["--json"]));
-    for kind in ["payloads", "snapshots", "call_bodies", "callbacks", "alerts"] {
+    for kind in ["payloads", "snapshots", "call_bodies", "callbacks", "alerts", "mail", "bulk_actions"] {
         assert_eq!(again[kind], 0, "second pass {kind}: {again}");
     }
     let text = purge(&app, &["--dry-run"]);
