@@ -80,7 +80,8 @@ pub async fn retry(
     }
     let filters = LogQuery { state: Some(states.clone()), cursor: None, ..form.filters.clone() };
     let ids = matching(&state, tenant, &filters).await?;
-    if form.confirm.as_deref() != Some("yes") {
+    // Nothing matching (any more) queues nothing: the count says so instead.
+    if form.confirm.as_deref() != Some("yes") || ids.is_empty() {
         let body = html! {
             p role="status" { strong { (ids.len()) } " failed or dead-lettered events match these filters." }
             @if ids.is_empty() {
@@ -121,7 +122,7 @@ pub async fn discard(
     let ids = matching(&state, tenant, &filters).await?;
     let raw_reason = form.reason.as_deref().unwrap_or("");
     let reason = operations::discard_reason(raw_reason).map_err(|e| format!("Give a reason: {e}."));
-    if let (Some("yes"), Ok(reason)) = (form.confirm.as_deref(), &reason) {
+    if let (Some("yes"), Ok(reason), false) = (form.confirm.as_deref(), &reason, ids.is_empty()) {
         let kind = BulkKind::Discard { reason };
         let id = queue(&state, &signed, tenant, kind, &filters, &parse_states(&states), &ids).await?;
         return Ok(Redirect::to(&format!("/stores/{tenant}/bulk/{id}")).into_response());

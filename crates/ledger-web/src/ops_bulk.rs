@@ -133,7 +133,8 @@ pub async fn start(
     let runs = console::matching_failures(&state.app.pool, &filter).await?;
     let raw_reason = form.reason.as_deref().unwrap_or("");
     let reason = operations::discard_reason(raw_reason).map_err(|e| format!("Give a reason: {e}."));
-    let ready = form.confirm.as_deref() == Some("yes") && (!discard || reason.is_ok());
+    // Nothing matching (any more) queues nothing: the dry run says so instead.
+    let ready = form.confirm.as_deref() == Some("yes") && (!discard || reason.is_ok()) && !runs.is_empty();
     if ready {
         let ids: Vec<Uuid> = runs.iter().map(|r| r.id).collect();
         let kind = match &reason {

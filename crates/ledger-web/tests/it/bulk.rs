@@ -2,7 +2,7 @@
 //! failures page (dry-run counts per tenant, the job moving exactly the matching runs, runs that
 //! changed meanwhile refused, one audit entry each), and a merchant's bulk discard by the log's
 //! filters, kept to the merchant's own store.
-use ledger_domain::{ErrorClass, EventState, RunFailure, RunOutcome, SageErrorDetail};
+use ledger_domain::{ErrorClass, EventState, RunFailure, RunOutcome, SageErrorDetail, TenantId};
 use ledger_store::runs::Outcome;
 use test_support::{TestApp, TestTenant};
 use uuid::Uuid;
@@ -107,6 +107,17 @@ async fn an_operator_requeues_and_discards_a_failure_group_across_tenants() {
     let tokenless = [&filter[..], &[("action", "requeue"), ("confirm", "yes")]].concat();
     assert_eq!(op.post(bulk, &tokenless).await.status, 403);
     assert_eq!(app.count("bulk_actions").await, 0, "refused forms queue nothing");
+    let nothing = op
+        .submit(
+            group,
+            bulk,
+            &[&filter[..], &[("action", "requeue"), ("tenant", &TenantId::new().to_string()), ("confirm", "yes")]]
+                .concat(),
+        )
+        .await;
+    assert_eq!(nothing.status, 200, "nothing matching: the count again, no job");
+    assert!(nothing.body.contains(r#"<strong id="bulk-count">0</strong>"#), "{}", nothing.body);
+    assert_eq!(app.count("bulk_actions").await, 0);
 
     // Requeue the dead-lettered ones; one of bob's is discarded by hand before the job reaches it.
     let queued = op
