@@ -1,7 +1,7 @@
 //! Read models of the dashboard and the operator console: per-store counts, every tenant at a glance,
 //! failures across tenants grouped by error class and Sage `$dataCode`, and the operator audit log.
 use chrono::{DateTime, Utc};
-use ledger_domain::TenantId;
+use ledger_domain::{EventState, TenantId};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -122,27 +122,102 @@ pub struct FailedRun {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
-/// The newest failed or dead-lettered runs of class `class` and `$dataCode` `data_code` (`None` matches
-/// runs without one), at most `limit`.
+/// The console's filter over failed and dead-lettered runs: one group (error class and `$dataCode`,
+/// `None` matching runs without one), optionally one tenant, and the states (empty: both).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FailureFilter {
+    pub class: Option<String>,
+    pub data_code: Option<String>,
+    pub tenant: Option<TenantId>,
+    pub states: Vec<EventState>,
+}
+
+impl FailureFilter {
+    /// The states as the queries bind them: failed and dead-lettered unless narrowed.
+    fn state_names(&self) -> Vec<&'static str> {
+        let wanted: Vec<&'static str> = self
+            .states
+            .iter()
+            .filter(|s| matches!(s, EventState::Failed | EventState::DeadLettered))
+            .map(|s| s.as_str())
+            .collect();
+        if wanted.is_empty() { vec!["failed", "dead_lettered"] } else { wanted }
+    }
+}
+
+/// The runs a filter matches, as a literal so queries stay static strings; binds $1 states, $2 class,
+/// $3 `$dataCode`, $4 tenant.
+macro_rules! failure_where {
+    () => {
+        " FROM events e JOIN tenants t ON t.id = e.tenant_id
+          WHERE e.state = ANY($1)
+            AND e.last_error_class IS NOT DISTINCT FROM $2
+            AND e.last_error_detail->'sage'->>'data_code' IS NOT DISTINCT FROM $3
+            AND ($4::uuid IS NULL OR e.tenant_id = $4)"
+    };
+}
+
+/// The newest runs `filter` matches, at most `limit` (runs a newer one replaced included: this is
+/// what failed).
 pub async fn failures_in_group(
+    pool: &PgPool,
+    filter: &FailureFilter,
+    limit: i64,
+) -> Result<Vec<FailedRun>, StoreError> {
+    Ok(sqlx::query_as(concat!(
+        "SELECT e.id, e.tenant_id, t.name AS tenant_name, e.event_name, e.magento_entity_id, e.state,
+                e.last_error, e.finished_at",
+        failure_where!(),
+        " ORDER BY e.finished_at DESC NULLS LAST, e.id LIMIT $5"
+    ))
+    .bind(filter.state_names())
+    .bind(filter.class.as_deref())
+    .bind(filter.data_code.as_deref())
+    .bind(filter.tenant)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// One run a bulk action from the console would act on.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct MatchedRun {
+    pub id: Uuid,
+    pub tenant_id: TenantId,
+    pub tenant_name: String,
+}
+
+/// Every run `filter` matches that is still its event's current run (one a newer run replaced is
+/// history: requeuing or discarding it would be refused), by tenant then oldest first.
+pub async fn matching_failures(pool: &PgPool, filter: &FailureFilter) -> Result<Vec<MatchedRun>, StoreError> {
+    Ok(sqlx::query_as(concat!(
+        "SELECT e.id, e.tenant_id, t.name AS tenant_name",
+        failure_where!(),
+        " AND e.dedup_key IS NOT NULL ORDER BY t.name, e.tenant_id, e.finished_at NULLS LAST, e.id"
+    ))
+    .bind(filter.state_names())
+    .bind(filter.class.as_deref())
+    .bind(filter.data_code.as_deref())
+    .bind(filter.tenant)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The tenants with failed or dead-lettered runs in a group (for the console's tenant choice).
+pub async fn group_tenants(
     pool: &PgPool,
     class: Option<&str>,
     data_code: Option<&str>,
-    limit: i64,
-) -> Result<Vec<FailedRun>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT e.id, e.tenant_id, t.name AS tenant_name, e.event_name, e.magento_entity_id, e.state,
-                e.last_error, e.finished_at
-           FROM events e JOIN tenants t ON t.id = e.tenant_id
-          WHERE e.state IN ('failed', 'dead_lettered')
-            AND e.last_error_class IS NOT DISTINCT FROM $1
-            AND e.last_error_detail->'sage'->>'data_code' IS NOT DISTINCT FROM $2
-          ORDER BY e.finished_at DESC NULLS LAST, e.id
-          LIMIT $3",
-    )
+) -> Result<Vec<(TenantId, String)>, StoreError> {
+    Ok(sqlx::query_as(concat!(
+        "SELECT DISTINCT e.tenant_id, t.name",
+        failure_where!(),
+        " ORDER BY t.name, e.tenant_id"
+    ))
+    .bind(vec!["failed", "dead_lettered"])
     .bind(class)
     .bind(data_code)
-    .bind(limit)
+    .bind(None::<TenantId>)
     .fetch_all(pool)
     .await?)
 }

@@ -163,6 +163,18 @@ pub const REQUEUEABLE: [EventState; 3] = [EventState::Failed, EventState::DeadLe
 /// (duplicates from the store then answer with it, as after an ingest rerun), and its trigger is
 /// pushed in the same transaction.
 pub async fn requeue(pool: &PgPool, tenant: TenantId, event_id: Uuid) -> Result<Requeued, StoreError> {
+    requeue_from(pool, tenant, event_id, &REQUEUEABLE).await
+}
+
+/// [`requeue`], but only from the states in `allowed` (a bulk job's: the states its runs matched in,
+/// so a run that moved on since the count is refused rather than forced). `allowed` is narrowed to
+/// [`REQUEUEABLE`]; empty means all of those.
+pub async fn requeue_from(
+    pool: &PgPool,
+    tenant: TenantId,
+    event_id: Uuid,
+    allowed: &[EventState],
+) -> Result<Requeued, StoreError> {
     let mut tx = pool.begin().await?;
     let row: Option<(EventState, String, Option<String>)> = sqlx::query_as(
         "SELECT state, idempotency_key, dedup_key FROM events WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
@@ -172,7 +184,7 @@ pub async fn requeue(pool: &PgPool, tenant: TenantId, event_id: Uuid) -> Result<
     .fetch_optional(&mut *tx)
     .await?;
     let Some((state, key, dedup)) = row else { return Ok(Requeued::NotFound) };
-    if !REQUEUEABLE.contains(&state) {
+    if !REQUEUEABLE.contains(&state) || !(allowed.is_empty() || allowed.contains(&state)) {
         return Ok(Requeued::NotRequeueable(state));
     }
     if dedup.is_none() {
@@ -215,6 +227,8 @@ pub enum Discarded {
     NotFound,
     /// Only pending (parked or not), failed and dead-lettered runs are discarded; never a running one.
     NotDiscardable(EventState),
+    /// A newer run of the event replaced this one (refused only where the caller asked for current runs).
+    Superseded,
 }
 
 /// The states a run may be discarded from.
@@ -223,16 +237,33 @@ pub const DISCARDABLE: [EventState; 3] = [EventState::Pending, EventState::Faile
 /// Sets `event_id` aside for good with `reason` (1..=500 characters, checked by the caller and the
 /// schema). No callback is written; a trigger still queued finds the row not pending and does nothing.
 pub async fn discard(pool: &PgPool, tenant: TenantId, event_id: Uuid, reason: &str) -> Result<Discarded, StoreError> {
+    discard_from(pool, tenant, event_id, reason, &DISCARDABLE, false).await
+}
+
+/// [`discard`], but only from the states in `allowed` (narrowed to [`DISCARDABLE`]; empty means all of
+/// those) and, with `current_only`, only while no newer run replaced it: a bulk job's guard, so a run
+/// that moved on since the count is refused rather than forced.
+pub async fn discard_from(
+    pool: &PgPool,
+    tenant: TenantId,
+    event_id: Uuid,
+    reason: &str,
+    allowed: &[EventState],
+    current_only: bool,
+) -> Result<Discarded, StoreError> {
     let mut tx = pool.begin().await?;
-    let state: Option<EventState> =
-        sqlx::query_scalar("SELECT state FROM events WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
+    let row: Option<(EventState, bool)> =
+        sqlx::query_as("SELECT state, dedup_key IS NULL FROM events WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
             .bind(tenant)
             .bind(event_id)
             .fetch_optional(&mut *tx)
             .await?;
-    let Some(state) = state else { return Ok(Discarded::NotFound) };
-    if !DISCARDABLE.contains(&state) {
+    let Some((state, superseded)) = row else { return Ok(Discarded::NotFound) };
+    if !DISCARDABLE.contains(&state) || !(allowed.is_empty() || allowed.contains(&state)) {
         return Ok(Discarded::NotDiscardable(state));
+    }
+    if current_only && superseded {
+        return Ok(Discarded::Superseded);
     }
     sqlx::query(
         "UPDATE events

@@ -1,7 +1,7 @@
 //! The event log of one store: filters (state, event, date, increment id), keyset pages, state chips
 //! refreshed in place every 2 s by htmx, one run's detail (attempt timeline, Sage calls, the diff, the
-//! link to the record in Sage), retry, discard with a reason, and bulk retry by filter after a dry-run
-//! count. Everything goes through `ledger_sync::operations`, like the JSON API and `ledger events`.
+//! link to the record in Sage), retry, and discard with a reason. Bulk retry and discard by the log's
+//! filters live in `bulk`. Everything goes through `ledger_sync::operations`, like the JSON API and `ledger events`.
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -68,11 +68,11 @@ impl LogQuery {
         }
     }
 
-    fn query_string(&self) -> String {
+    pub(crate) fn query_string(&self) -> String {
         serde_urlencoded::to_string(self).unwrap_or_default()
     }
 
-    fn without_cursor(&self) -> Self {
+    pub(crate) fn without_cursor(&self) -> Self {
         Self { cursor: None, ..self.clone() }
     }
 }
@@ -157,7 +157,7 @@ fn filters(tenant: TenantId, q: &LogQuery, error: Option<&str>) -> Markup {
     }
 }
 
-fn hidden_filters(q: &LogQuery) -> Markup {
+pub(crate) fn hidden_filters(q: &LogQuery) -> Markup {
     html! {
         @for (name, value) in [("state", &q.state), ("event", &q.event), ("q", &q.q), ("from", &q.from), ("to", &q.to)] {
             @if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) { input type="hidden" name=(name) value=(v); }
@@ -165,7 +165,7 @@ fn hidden_filters(q: &LogQuery) -> Markup {
     }
 }
 
-async fn store_title(state: &WebState, tenant: TenantId) -> Result<String, WebError> {
+pub(crate) async fn store_title(state: &WebState, tenant: TenantId) -> Result<String, WebError> {
     let t = tenants::get(&state.app.pool, tenant).await?.ok_or(WebError::NotFound)?;
     Ok(format!("Events of {}", t.name))
 }
@@ -211,6 +211,15 @@ pub async fn log(
                 (hidden_filters(&q))
                 button.secondary type="submit" { "Count matching events…" }
             }
+            h2 id="bulk-discard" { "Discard in bulk" }
+            p { "Set aside every failed or dead-lettered event that matches the filters above (pending ones too when the filter says pending). You will see how many first." }
+            form method="post" action={ "/stores/" (tenant) "/events/discard" } aria-labelledby="bulk-discard" {
+                (csrf_field(&signed.csrf))
+                (hidden_filters(&q))
+                label for="bulk-reason" { "Reason to discard" }
+                input id="bulk-reason" type="text" name="reason" required maxlength="500";
+                button.secondary type="submit" { "Count events to discard…" }
+            }
         }
     };
     let mut r = layout::html(layout::page(&title, signed.chrome(), body));
@@ -230,129 +239,6 @@ pub async fn rows(
     let tenant = authorize_tenant(&state, &signed, &raw).await?;
     let page = operations::list(&state.app.pool, tenant, &q.params()).await?;
     Ok(layout::html(tbody(tenant, &q, &page)))
-}
-
-#[derive(Deserialize)]
-pub struct BulkForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(flatten)]
-    filters: LogQuery,
-    confirm: Option<String>,
-}
-
-/// The states a bulk retry acts on: those of the filter that can be requeued (failed and dead-lettered
-/// when the filter names none).
-fn retryable_states(filter: Option<&str>) -> String {
-    let wanted: Vec<&str> = filter.unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
-    if wanted.is_empty() {
-        return "failed,dead_lettered".into();
-    }
-    wanted.into_iter().filter(|s| matches!(*s, "failed" | "dead_lettered" | "discarded")).collect::<Vec<_>>().join(",")
-}
-
-pub async fn bulk_retry(
-    State(state): State<WebState>,
-    signed: Signed,
-    Path(raw): Path<String>,
-    Form(form): Form<BulkForm>,
-) -> Result<Response, WebError> {
-    signed.check_csrf(&form.csrf)?;
-    let tenant = authorize_tenant(&state, &signed, &raw).await?;
-    let title = store_title(&state, tenant).await?;
-    let back = format!("/stores/{tenant}/events?{}", form.filters.without_cursor().query_string());
-    let states = retryable_states(form.filters.state.as_deref());
-    if states.is_empty() {
-        return Err(WebError::BadRequest(
-            "Only failed, dead-lettered or discarded events can be retried; the filter names none of them.".into(),
-        ));
-    }
-    let filters = LogQuery { state: Some(states), cursor: None, ..form.filters.clone() };
-    let ids = operations::matching(&state.app.pool, tenant, &filters.params()).await?;
-    if form.confirm.as_deref() != Some("yes") {
-        let body = html! {
-            p role="status" { strong { (ids.len()) } " failed or dead-lettered events match these filters." }
-            @if ids.is_empty() {
-                p { a href=(back) { "Back to the events" } }
-            } @else {
-                form method="post" action={ "/stores/" (tenant) "/events/retry" } {
-                    (csrf_field(&signed.csrf))
-                    (hidden_filters(&filters))
-                    input type="hidden" name="confirm" value="yes";
-                    button type="submit" { "Retry " (ids.len()) " events" }
-                    " " a href=(back) { "Cancel" }
-                }
-            }
-        };
-        return Ok(layout::html(layout::page(&title, signed.chrome(), body)));
-    }
-    let id = ledger_store::bulk::create_requeue(
-        &state.app.pool,
-        &ledger_store::bulk::NewBulk {
-            tenant,
-            account: signed.account.id,
-            actor_email: &signed.account.email,
-            operator: signed.is_operator(),
-            filters: &filters.query_string(),
-            event_ids: &ids,
-        },
-    )
-    .await?;
-    tracing::info!(tenant_id = %tenant, bulk_id = %id, events = ids.len(), account_id = %signed.account.id,
-        "bulk retry queued from the dashboard");
-    Ok(Redirect::to(&format!("/stores/{tenant}/bulk/{id}")).into_response())
-}
-
-/// A bulk retry's progress page: a progress bar that refreshes itself every second while it runs.
-pub async fn bulk_page(
-    State(state): State<WebState>,
-    signed: Signed,
-    Path((raw, id)): Path<(String, String)>,
-) -> Result<Response, WebError> {
-    let tenant = authorize_tenant(&state, &signed, &raw).await?;
-    let job = bulk_of(&state, tenant, &id).await?;
-    let title = store_title(&state, tenant).await?;
-    let body = html! {
-        h2 { "Retrying events" }
-        (bulk_progress_markup(tenant, &job))
-        p { a href={ "/stores/" (tenant) "/events" } { "Back to the events" } }
-    };
-    Ok(layout::html(layout::page(&title, signed.chrome(), body)))
-}
-
-/// The progress fragment alone, for the refresh.
-pub async fn bulk_progress(
-    State(state): State<WebState>,
-    signed: Signed,
-    Path((raw, id)): Path<(String, String)>,
-) -> Result<Response, WebError> {
-    let tenant = authorize_tenant(&state, &signed, &raw).await?;
-    let job = bulk_of(&state, tenant, &id).await?;
-    Ok(layout::html(bulk_progress_markup(tenant, &job)))
-}
-
-async fn bulk_of(state: &WebState, tenant: TenantId, raw: &str) -> Result<ledger_store::bulk::BulkAction, WebError> {
-    let id: uuid::Uuid = raw.parse().map_err(|_| WebError::NotFound)?;
-    ledger_store::bulk::get(&state.app.pool, tenant, id).await?.ok_or(WebError::NotFound)
-}
-
-fn bulk_progress_markup(tenant: TenantId, job: &ledger_store::bulk::BulkAction) -> Markup {
-    let handled = job.done + job.refused;
-    let running = job.state == "running";
-    html! {
-        div id="bulk-progress" role="status" aria-live="polite"
-            hx-get=[running.then(|| format!("/stores/{tenant}/bulk/{}/progress", job.id))]
-            hx-trigger=[running.then_some("every 1s")] hx-swap="outerHTML" {
-            label for="bulk-bar" { (handled) " of " (job.total) " events handled" }
-            progress id="bulk-bar" value=(handled) max=(job.total.max(1)) { (handled) " / " (job.total) }
-            @if running {
-                p.muted { "Running in the background: you can leave this page." }
-            } @else {
-                p.notice { (job.done) " events queued again."
-                    @if job.refused > 0 { " " (job.refused) " had changed since the count and were left alone." } }
-            }
-        }
-    }
 }
 
 /// The link to the record in Sage's web app: the `alternate` link Sage returned for the record.
@@ -556,13 +442,6 @@ mod tests {
             Some("yesterday"),
             "passed on for the service to refuse"
         );
-    }
-
-    #[test]
-    fn bulk_retry_acts_only_on_retryable_states() {
-        assert_eq!(retryable_states(None), "failed,dead_lettered");
-        assert_eq!(retryable_states(Some("synced,failed")), "failed");
-        assert_eq!(retryable_states(Some("pending,running")), "");
     }
 
     #[test]

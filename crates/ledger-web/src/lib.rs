@@ -4,12 +4,14 @@
 pub mod accounts;
 mod assets;
 mod auth;
+mod bulk;
 mod dashboard;
 mod embed;
 mod error;
 mod events;
 mod layout;
 mod ops;
+mod ops_bulk;
 mod password;
 mod policy;
 mod reset;
@@ -100,10 +102,11 @@ pub fn router(app: AppState, config: WebConfig) -> Router {
         .route("/stores/{tenant_id}/sage/policy", get(policy::page).post(policy::save))
         .route("/stores/{tenant_id}/events", get(events::log))
         .route("/stores/{tenant_id}/events/rows", get(events::rows))
-        .route("/stores/{tenant_id}/events/retry", post(events::bulk_retry))
+        .route("/stores/{tenant_id}/events/retry", post(bulk::retry))
+        .route("/stores/{tenant_id}/events/discard", post(bulk::discard))
         .route("/stores/{tenant_id}/settings", get(settings::page).post(settings::save))
-        .route("/stores/{tenant_id}/bulk/{bulk_id}", get(events::bulk_page))
-        .route("/stores/{tenant_id}/bulk/{bulk_id}/progress", get(events::bulk_progress))
+        .route("/stores/{tenant_id}/bulk/{bulk_id}", get(bulk::page))
+        .route("/stores/{tenant_id}/bulk/{bulk_id}/progress", get(bulk::progress_fragment))
         .route("/events/{event_id}", get(events::detail))
         .route("/events/{event_id}/retry", post(events::retry))
         .route("/events/{event_id}/discard", post(events::discard))
@@ -111,6 +114,9 @@ pub fn router(app: AppState, config: WebConfig) -> Router {
         .route("/embed/{tenant_id}/rows", get(embed::rows))
         .route("/ops", get(ops::tenants))
         .route("/ops/failures", get(ops::failures))
+        .route("/ops/failures/bulk", post(ops_bulk::start))
+        .route("/ops/bulk/{bulk_id}", get(ops_bulk::page))
+        .route("/ops/bulk/{bulk_id}/progress", get(ops_bulk::progress_fragment))
         .route("/ops/audit", get(ops::audit))
         .with_state(state)
 }

@@ -1,7 +1,8 @@
 //! The operator console (operators only, checked on every page): every tenant at a glance (sortable,
 //! searchable), failed and dead-lettered runs across tenants grouped by error class and Sage
-//! `$dataCode`, and the audit log of what operators did. Actions on runs go through the event pages,
-//! which write the audit log when an operator acts.
+//! `$dataCode` (a group narrowed by tenant and state, with bulk requeue and discard: `ops_bulk`), and the
+//! audit log of what operators did. Actions on one run go through the event pages, which write the
+//! audit log when an operator acts.
 use axum::extract::{Query, State};
 use axum::response::Response;
 use chrono::Utc;
@@ -12,6 +13,7 @@ use serde::Deserialize;
 use crate::WebError;
 use crate::WebState;
 use crate::layout::{self, chip, opt_time, time};
+use crate::ops_bulk::{FailureQuery, bulk_forms};
 use crate::session::OperatorOnly;
 
 #[derive(Deserialize, Default)]
@@ -99,29 +101,21 @@ pub async fn tenants(
     Ok(layout::html(layout::page("All tenants", signed.chrome(), body)))
 }
 
-#[derive(Deserialize, Default)]
-pub struct GroupQuery {
-    class: Option<String>,
-    code: Option<String>,
-}
-
-/// `""` in a link stands for "none" (runs without a class or `$dataCode`).
-fn none_if_blank(v: &Option<String>) -> Option<&str> {
-    v.as_deref().filter(|s| !s.is_empty())
-}
-
 pub async fn failures(
     State(state): State<WebState>,
     OperatorOnly(signed): OperatorOnly,
-    Query(q): Query<GroupQuery>,
+    Query(q): Query<FailureQuery>,
 ) -> Result<Response, WebError> {
     let pool = &state.app.pool;
     let groups = console::failure_groups(pool).await?;
-    let open = if q.class.is_some() || q.code.is_some() {
-        Some(console::failures_in_group(pool, none_if_blank(&q.class), none_if_blank(&q.code), 200).await?)
+    let filter = q.filter().map_err(WebError::BadRequest)?;
+    let open = if q.group_open() {
+        let tenants = console::group_tenants(pool, filter.class.as_deref(), filter.data_code.as_deref()).await?;
+        Some((console::failures_in_group(pool, &filter, 200).await?, tenants))
     } else {
         None
     };
+    let chosen = |v: &Option<String>, s: &str| v.as_deref().unwrap_or("") == s;
     let body = html! {
         div.table-wrap { table {
             caption.muted { "Failed and dead-lettered events of every tenant, by error class and Sage $dataCode." }
@@ -141,9 +135,31 @@ pub async fn failures(
                 @if groups.is_empty() { tr { td colspan="6" { "Nothing failed." } } }
             }
         } }
-        @if let Some(runs) = &open {
+        @if let Some((runs, tenants)) = &open {
             h2 { "In this group" }
-            p.muted { "Open an event to retry or discard it; to act on many, use a tenant's “Retry in bulk”." }
+            form.filters method="get" action="/ops/failures" aria-label="Narrow the group" {
+                input type="hidden" name="class" value=(q.class.as_deref().unwrap_or(""));
+                input type="hidden" name="code" value=(q.code.as_deref().unwrap_or(""));
+                div {
+                    label for="tenant" { "Tenant" }
+                    select id="tenant" name="tenant" {
+                        option value="" { "Every tenant" }
+                        @for (id, name) in tenants {
+                            option value=(id) selected[chosen(&q.tenant, &id.to_string())] { (name) }
+                        }
+                    }
+                }
+                div {
+                    label for="state" { "State" }
+                    select id="state" name="state" {
+                        option value="" { "Failed or dead-lettered" }
+                        option value="failed" selected[chosen(&q.state, "failed")] { "failed" }
+                        option value="dead_lettered" selected[chosen(&q.state, "dead_lettered")] { "dead lettered" }
+                    }
+                }
+                div { button type="submit" { "Filter" } }
+            }
+            p.muted { "Open an event to retry or discard it alone, or act on all matching below." }
             div.table-wrap { table {
                 thead { tr { th scope="col" { "Tenant" } th scope="col" { "Event" } th scope="col" { "State" } th.opt scope="col" { "Error" } th scope="col" { "Finished" } } }
                 tbody {
@@ -158,6 +174,7 @@ pub async fn failures(
                     }
                 }
             } }
+            @if !runs.is_empty() { (bulk_forms(&signed.csrf, &q)) }
         }
     };
     Ok(layout::html(layout::page("Failures across tenants", signed.chrome(), body)))
@@ -165,7 +182,25 @@ pub async fn failures(
 
 pub async fn audit(State(state): State<WebState>, OperatorOnly(signed): OperatorOnly) -> Result<Response, WebError> {
     let entries = console::recent_actions(&state.app.pool, 200).await?;
+    let jobs = ledger_store::bulk::recent_operator_jobs(&state.app.pool, 20).await?;
     let body = html! {
+        @if !jobs.is_empty() {
+            div.table-wrap { table {
+                caption.muted { "Bulk actions across tenants, newest first (each is logged below when it ends)." }
+                thead { tr { th scope="col" { "Started" } th scope="col" { "Who" } th scope="col" { "What" } th scope="col" { "Progress" } th.opt scope="col" { "Filter" } } }
+                tbody {
+                    @for j in &jobs {
+                        tr {
+                            td { a href={ "/ops/bulk/" (j.id) } { (time(j.created_at)) } }
+                            td { (j.actor_email) }
+                            td { (j.action) }
+                            td { (j.done) " done, " (j.refused) " refused of " (j.total) @if j.state == "running" { " (running)" } }
+                            td.opt { code { (j.filters) } }
+                        }
+                    }
+                }
+            } }
+        }
         div.table-wrap { table {
             caption.muted { "The newest 200 operator actions." }
             thead { tr { th scope="col" { "When" } th scope="col" { "Who" } th scope="col" { "What" } th scope="col" { "On" } th scope="col" { "How many" } th.opt scope="col" { "Detail" } } }

@@ -1,7 +1,8 @@
 //! The sync policy editor of a store: default tax rate, sales ledger account, bank account and
 //! destination-VAT account (choices read from Sage), the payment method map (the store's methods on the
 //! left, a Sage method and bank account on the right, codes typed by hand accepted), B2C consolidation,
-//! the exchange-rate direction, zero-value invoices, `sync_since` and stock sync. Saved through
+//! the exchange-rate direction, zero-value invoices, `sync_since`, stock sync, the zero-rate and no-tax
+//! rate overrides, the home country and the contact reference prefix. Saved through
 //! `SyncEngine::save_policy`, which validates and checks every id against the business; each refusal
 //! is shown beside its field. Fields the form does not show are kept as stored.
 use std::collections::{BTreeMap, BTreeSet};
@@ -100,6 +101,16 @@ impl View<'_> {
         self.errors.iter().any(|e| e.field == field).then(|| error_id(field))
     }
 
+    /// A one-line text field with its error beside it.
+    fn text(&self, field: &str, label: &str, placeholder: &str) -> Markup {
+        html! {
+            label for=(field) { (label) }
+            input id=(field) type="text" name=(field) value=(self.value(field)) placeholder=(placeholder)
+                autocomplete="off" aria-describedby=[self.described(field)];
+            (self.error(field))
+        }
+    }
+
     fn select(&self, field: &str, label: &str, options: &[Choice]) -> Markup {
         let value = self.value(field);
         let known = options.iter().any(|c| c.id == value);
@@ -175,6 +186,13 @@ fn form(tenant: TenantId, signed: &Signed, view: &View<'_>) -> Markup {
             (view.select("sales_ledger_account_id", "Sales ledger account", &c.sales_ledger_accounts))
             (view.select("bank_account_id", "Bank account for receipts and refunds", &c.bank_accounts))
             (view.select("destination_vat_ledger_account_id", "Ledger account for EU destination VAT (OSS/IOSS)", &c.sales_ledger_accounts))
+            (view.select("zero_tax_rate_id", "Tax rate of zero-rated lines and exports (not set: GB_ZERO)", &c.tax_rates))
+            (view.select("no_tax_rate_id", "Tax rate of the destination-VAT line (not set: GB_NO_TAX)", &c.tax_rates))
+            (view.text("home_country", "Country whose VAT the Sage business charges (two letters; empty: GB)", "GB"))
+            p.hint { "Sales to other countries are treated as exports." }
+            h2 { "Contacts" }
+            (view.text("contact_reference_prefix", "Contact reference prefix (1 to 3 upper-case letters or digits; empty: none)", "M1"))
+            p.hint { "Put in front of every contact reference, so stores sharing one Sage business do not share contacts." }
             h2 { "Payment methods" }
             @if let Some(e) = &c.store_error { p.muted { "The store's payment methods could not be read (" (e) "); type the codes below." } }
             div.table-wrap { table {
@@ -312,7 +330,7 @@ pub async fn page(
 }
 
 /// The fields the form owns; everything else in the stored document is kept.
-const OWNED: [&str; 14] = [
+const OWNED: [&str; 18] = [
     "tax_rate_map",
     "refund_mode",
     "order_refunds",
@@ -327,6 +345,10 @@ const OWNED: [&str; 14] = [
     "exchange_rate_direction",
     "sync_since",
     "sync_stock",
+    "zero_tax_rate_id",
+    "no_tax_rate_id",
+    "home_country",
+    "contact_reference_prefix",
 ];
 
 /// The stored document with the form's fields put in (empty means not set).
@@ -346,6 +368,10 @@ fn merge(stored: &Value, form: &BTreeMap<String, String>) -> Value {
         "sync_since",
         "refund_mode",
         "order_refunds",
+        "zero_tax_rate_id",
+        "no_tax_rate_id",
+        "home_country",
+        "contact_reference_prefix",
     ] {
         if let Some(v) = text(key) {
             doc.insert(key.into(), Value::String(v.into()));
@@ -439,7 +465,7 @@ mod tests {
 
     #[test]
     fn the_form_replaces_its_fields_and_keeps_the_rest() {
-        let stored = json!({"home_country": "GB", "bank_account_id": "old", "payment_method_map": {"gone": {"payment_method_id": "X"}}});
+        let stored = json!({"purchase_ledger_account_id": "P", "home_country": "GB", "bank_account_id": "old", "payment_method_map": {"gone": {"payment_method_id": "X"}}});
         let form: BTreeMap<String, String> = [
             ("bank_account_id", "bank-1"),
             ("default_tax_rate_id", " "),
@@ -448,6 +474,8 @@ mod tests {
             ("payment_method_map.pay.pal.payment_method_id", "CARD"),
             ("b2c.enabled", "true"),
             ("b2c.threshold", "50"),
+            ("home_country", "IE"),
+            ("contact_reference_prefix", ""),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -455,7 +483,8 @@ mod tests {
         assert_eq!(
             merge(&stored, &form),
             json!({
-                "home_country": "GB",
+                "purchase_ledger_account_id": "P",
+                "home_country": "IE",
                 "bank_account_id": "bank-1",
                 "payment_method_map": {"checkmo": {"payment_method_id": "CHECK"}, "pay.pal": {"payment_method_id": "CARD"}},
                 "b2c": {"enabled": true, "threshold": "50"},

@@ -221,8 +221,13 @@ pub async fn show(pool: &PgPool, event_id: Uuid) -> Result<EventDetail, OpsError
 
 /// Starts a new run of a failed, dead-lettered or discarded run; returns the new run's id.
 pub async fn requeue(pool: &PgPool, event_id: Uuid) -> Result<Uuid, OpsError> {
+    requeue_from(pool, event_id, &[]).await
+}
+
+/// [`requeue`], refused unless the run is in one of `allowed` (empty: any requeueable state).
+pub async fn requeue_from(pool: &PgPool, event_id: Uuid, allowed: &[EventState]) -> Result<Uuid, OpsError> {
     let tenant = owner(pool, event_id).await?;
-    match store::requeue(pool, tenant, event_id).await? {
+    match store::requeue_from(pool, tenant, event_id, allowed).await? {
         Requeued::Queued(id) => {
             tracing::info!(tenant_id = %tenant, event_id = %event_id, sync_run_id = %id, "event requeued by an operator");
             Ok(id)
@@ -248,9 +253,23 @@ pub async fn discard(pool: &PgPool, event_id: Uuid, reason: &str) -> Result<Even
         Discarded::Done => {}
         Discarded::NotFound => return Err(OpsError::NotFound),
         Discarded::NotDiscardable(state) => return Err(OpsError::NotDiscardable(state)),
+        Discarded::Superseded => return Err(OpsError::Superseded(None)),
     }
     tracing::info!(tenant_id = %tenant, event_id = %event_id, "event discarded by an operator");
     Ok(store::summary(pool, tenant, event_id).await?.ok_or(OpsError::NotFound)?.into())
+}
+
+/// A bulk job's discard: refused unless the run is in one of `allowed` (empty: any discardable state)
+/// and is still its event's current run.
+pub async fn discard_from(pool: &PgPool, event_id: Uuid, reason: &str, allowed: &[EventState]) -> Result<(), OpsError> {
+    let reason = discard_reason(reason)?;
+    let tenant = owner(pool, event_id).await?;
+    match store::discard_from(pool, tenant, event_id, reason, allowed, true).await? {
+        Discarded::Done => Ok(()),
+        Discarded::NotFound => Err(OpsError::NotFound),
+        Discarded::NotDiscardable(state) => Err(OpsError::NotDiscardable(state)),
+        Discarded::Superseded => Err(OpsError::Superseded(None)),
+    }
 }
 
 #[cfg(test)]

@@ -25,6 +25,8 @@ async fn every_merchant_route_answers_404_for_someone_elses_ids() {
     let posts: Vec<(String, Vec<(&str, &str)>)> = vec![
         (format!("/stores/{tenant}/events/retry"), vec![]),
         (format!("/stores/{tenant}/events/retry"), vec![("confirm", "yes")]),
+        (format!("/stores/{tenant}/events/discard"), vec![("reason", "not mine")]),
+        (format!("/stores/{tenant}/events/discard"), vec![("reason", "not mine"), ("confirm", "yes")]),
         (format!("/events/{failed}/retry"), vec![]),
         (format!("/events/{failed}/discard"), vec![("reason", "not mine")]),
         (format!("/events/{pending}/discard"), vec![("reason", "not mine")]),
@@ -43,6 +45,7 @@ async fn every_merchant_route_answers_404_for_someone_elses_ids() {
     assert_eq!(state_of(&app, failed).await, "dead_lettered", "nothing was requeued");
     assert_eq!(state_of(&app, pending).await, "pending", "nothing was discarded");
     assert_eq!(app.count("events").await, 2, "no new run");
+    assert_eq!(app.count("bulk_actions").await, 0, "no bulk job");
     let dash = bob.get("/dashboard").await;
     assert!(
         dash.body.contains("bob's shop") && !dash.body.contains("ann's shop"),

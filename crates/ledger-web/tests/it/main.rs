@@ -2,6 +2,7 @@
 //! Postgres per test, a cookie-keeping HTTP client standing in for the browser, magento-sim for pairing.
 mod accounts;
 mod browser;
+mod bulk;
 mod embed;
 mod events;
 mod isolation;

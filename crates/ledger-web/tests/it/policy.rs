@@ -79,6 +79,7 @@ async fn the_policy_form_offers_sage_choices_and_refuses_unknown_ids_beside_the_
         let from = form.body.find(r#"name="payment_method_map."#).expect("the store's payment methods are listed") + 25;
         form.body[from..from + form.body[from..].find(".payment_method_id\"").unwrap()].to_owned()
     };
+    assert!(form.body.contains(r#"name="home_country" value="GB""#), "the stored home country is shown: {}", form.body);
     let pm_field = format!("payment_method_map.{method}.payment_method_id");
     let sage_method = first_option(&form.body, &pm_field);
     let bank = first_option(&form.body, "bank_account_id");
@@ -124,6 +125,7 @@ async fn the_policy_form_offers_sage_choices_and_refuses_unknown_ids_beside_the_
                 (&pm_field, &sage_method),
                 ("default_tax_rate_id", &tax),
                 ("b2c.enabled", "true"),
+                ("home_country", "GB"),
             ],
         )
         .await;
@@ -144,7 +146,7 @@ async fn the_policy_form_offers_sage_choices_and_refuses_unknown_ids_beside_the_
         (Some(bank.as_str()), Some(tax.as_str()))
     );
     assert_eq!(stored["b2c"]["enabled"], true);
-    assert_eq!(stored["home_country"], "GB", "fields the form does not show are kept");
+    assert_eq!(stored["home_country"], "GB", "the home country round-trips");
     let again = ann.get(&format!("{policy_page}?saved=1")).await;
     assert!(again.body.contains("The policy is saved"));
     assert!(
@@ -208,4 +210,81 @@ async fn the_policy_form_offers_sage_choices_and_refuses_unknown_ids_beside_the_
         .await
         .unwrap();
     assert!(stored.get("tax_rate_map").is_none() && stored.get("store_ids").is_none(), "{stored}");
+
+    // The rate overrides, the home country and the contact reference prefix.
+    let shown = ann.get(&policy_page).await.body;
+    let (zero, no_tax) = (first_option(&shown, "zero_tax_rate_id"), first_option(&shown, "no_tax_rate_id"));
+    let base = [("bank_account_id", bank.as_str()), (pm_field.as_str(), sage_method.as_str())];
+    let bad = ann
+        .submit(
+            &policy_page,
+            &policy_page,
+            &[&base[..], &[("home_country", "gbr"), ("contact_reference_prefix", "ab-cd")]].concat(),
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    for (id, message) in [
+        ("home-country-error", "ISO 3166 alpha-2"),
+        ("contact-reference-prefix-error", "1 to 3 upper-case letters or digits"),
+    ] {
+        let at =
+            bad.body.find(&format!(r#"id="{id}""#)).unwrap_or_else(|| panic!("{id} beside its field: {}", bad.body));
+        assert!(bad.body[at..at + 200].contains(message), "{id} says {message}");
+    }
+    assert!(bad.body.contains(r#"value="ab-cd""#), "what was typed is shown again");
+    let unchanged: Value = sqlx::query_scalar("SELECT policy FROM bindings WHERE tenant_id = $1")
+        .bind(tenant)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(unchanged, stored, "nothing saved");
+    let good = ann
+        .submit(
+            &policy_page,
+            &policy_page,
+            &[
+                &base[..],
+                &[
+                    ("home_country", "IE"),
+                    ("contact_reference_prefix", "M1"),
+                    ("zero_tax_rate_id", &zero),
+                    ("no_tax_rate_id", &no_tax),
+                ],
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(good.status, 303, "{}", good.body);
+    let stored: Value = sqlx::query_scalar("SELECT policy FROM bindings WHERE tenant_id = $1")
+        .bind(tenant)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            &stored["home_country"],
+            &stored["contact_reference_prefix"],
+            &stored["zero_tax_rate_id"],
+            &stored["no_tax_rate_id"]
+        ),
+        (&Value::from("IE"), &Value::from("M1"), &Value::from(zero.as_str()), &Value::from(no_tax.as_str()))
+    );
+    let shown = ann.get(&policy_page).await.body;
+    assert!(
+        shown.contains(r#"name="home_country" value="IE""#)
+            && shown.contains(r#"name="contact_reference_prefix" value="M1""#),
+        "{shown}"
+    );
+    assert!(shown.contains(&format!(r#"<option value="{zero}" selected>"#)), "the saved override is selected");
+    // Emptied, they are removed again (the defaults apply).
+    let cleared = ann.submit(&policy_page, &policy_page, &base).await;
+    assert_eq!(cleared.status, 303);
+    let stored: Value = sqlx::query_scalar("SELECT policy FROM bindings WHERE tenant_id = $1")
+        .bind(tenant)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    for key in ["home_country", "contact_reference_prefix", "zero_tax_rate_id", "no_tax_rate_id"] {
+        assert!(stored.get(key).is_none(), "{key} removed: {stored}");
+    }
 }
