@@ -24,7 +24,10 @@
 //! connections.
 //!
 //! At a cap, `admit` waits (woken by this process's releases, else polling) up to
-//! [`BudgetConfig::max_wait`], then refuses with `Busy`. Every refusal classes as `rate_limited`: the
+//! [`BudgetConfig::max_wait`], then refuses with `Busy`. Creates of one business also queue in the
+//! process first, in arrival order, so only the head of the queue asks the database for the business's
+//! create slot: without it every release woke every waiting create into a claim that could only fail
+//! (at 150 ms a call, about 190 commits per synced invoice instead of 15). Every refusal classes as `rate_limited`: the
 //! worker parks the event without spending an attempt, and it comes back by itself after its delay.
 //! A database error refuses with `Unavailable` (transient).
 use std::sync::Arc;
@@ -36,7 +39,7 @@ use ledger_domain::clock::SharedClock;
 use ledger_sage::{CallGate, CallKind, GateFuture, GatePermit, GateRefusal};
 use ledger_store::sage_budget::{self, Backoff, Slot, SlotRefusal, SlotRequest};
 use ledger_store::{PgPool, StoreError};
-use tokio::sync::{Mutex, Notify, OnceCell};
+use tokio::sync::{Mutex, Notify, OnceCell, OwnedMutexGuard};
 use uuid::Uuid;
 
 /// Sage's published limits per app (spec §3).
@@ -100,6 +103,8 @@ struct Inner {
     block: Mutex<Block>,
     /// Signalled when this process frees a slot, so its waiters try again at once.
     released: Notify,
+    /// This process's queue of creates per business (a fair mutex each: waiters are served in order).
+    create_queues: std::sync::Mutex<std::collections::HashMap<String, Arc<Mutex<()>>>>,
 }
 
 /// The part of the daily budget this process has reserved and not spent yet.
@@ -141,6 +146,7 @@ impl PgCallGate {
             slots_ready: OnceCell::new(),
             block: Mutex::new(Block::default()),
             released: Notify::new(),
+            create_queues: std::sync::Mutex::default(),
         };
         Self { inner: Arc::new(inner) }
     }
@@ -157,6 +163,22 @@ impl PgCallGate {
             .await
             .map_err(unavailable)?;
         let deadline = Instant::now() + inner.config.max_wait;
+        let turn = match business.filter(|_| kind.is_create()) {
+            Some(business) => {
+                let queue = {
+                    let mut queues = inner.create_queues.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    queues.entry(business.to_owned()).or_default().clone()
+                };
+                match tokio::time::timeout_at(deadline.into(), queue.lock_owned()).await {
+                    Ok(turn) => Some(turn),
+                    Err(_) => {
+                        tracing::debug!(business, "Sage call refused: creates of the business queued too long");
+                        return Err(GateRefusal::Busy);
+                    }
+                }
+            }
+            None => None,
+        };
         let mut step = Duration::from_millis(5);
         loop {
             let day = self.spend_one().await?;
@@ -172,7 +194,7 @@ impl PgCallGate {
                 lease: inner.config.lease,
             };
             let refusal = match sage_budget::claim(&inner.pool, request).await {
-                Ok(Ok(slot)) => return Ok(GatePermit::holding(SlotGuard { inner: inner.clone(), slot })),
+                Ok(Ok(slot)) => return Ok(GatePermit::holding(SlotGuard { inner: inner.clone(), slot, turn })),
                 Ok(Err(refusal)) => refusal,
                 Err(e) => {
                     self.give_back(day).await;
@@ -231,21 +253,24 @@ impl PgCallGate {
     }
 }
 
-/// A claimed slot, freed when the call's permit drops.
+/// A claimed slot, freed when the call's permit drops; a create also holds its business's turn in this
+/// process, passed on only once the slot is free in the database (so the next create finds room).
 struct SlotGuard {
     inner: Arc<Inner>,
     slot: Slot,
+    turn: Option<OwnedMutexGuard<()>>,
 }
 
 impl Drop for SlotGuard {
     fn drop(&mut self) {
-        let (inner, slot) = (self.inner.clone(), self.slot);
+        let (inner, slot, turn) = (self.inner.clone(), self.slot, self.turn.take());
         // Outside a runtime (shutdown) the lease frees the slot instead.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
                 if let Err(e) = sage_budget::release(&inner.pool, slot).await {
                     tracing::warn!(error = %e, slot = slot.slot, "could not free a Sage call slot; its lease will");
                 }
+                drop(turn);
                 inner.released.notify_waiters();
             });
         }

@@ -348,3 +348,36 @@ async fn an_unreachable_database_refuses_as_unavailable() {
     assert!(matches!(e, GateRefusal::Unavailable(_)), "{e:?}");
     assert_eq!(SageClientError::Gate(e).class(), ledger_domain::ErrorClass::Transient);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn creates_of_one_business_in_a_process_go_in_arrival_order() {
+    // Each release used to wake every waiting create into a race for the business's create slot: the
+    // order was luck, and every loser's claim a wasted transaction. They now queue in the process.
+    let w = world(Duration::from_secs(300)).await;
+    let gate = gate(&w.db.pool, BudgetConfig { max_wait: Duration::from_secs(10), ..BudgetConfig::default() });
+    let business = SageBusinessId::parse("biz-queue").unwrap();
+    // The gate's first call sets up its slots and pool; the queue is about calls after that.
+    drop(gate.admit(&business, CallKind::Read).await.unwrap());
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let (gate, business, order) = (gate.clone(), business.clone(), order.clone());
+        tasks.push(tokio::spawn(async move {
+            let permit = gate.admit(&business, CallKind::Create).await.expect("admitted within the wait");
+            order.lock().unwrap().push(i);
+            tokio::time::sleep(Duration::from_millis(40)).await;
+            drop(permit);
+        }));
+        tokio::time::sleep(Duration::from_millis(15)).await;
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(*order.lock().unwrap(), (0..8).collect::<Vec<_>>(), "creates were admitted out of their order");
+    // A read is not held up behind the queue of creates.
+    let held = gate.admit(&business, CallKind::Create).await.unwrap();
+    let started = Instant::now();
+    drop(gate.admit(&business, CallKind::Read).await.unwrap());
+    assert!(started.elapsed() < Duration::from_secs(1), "a read waited for a create");
+    drop(held);
+}
