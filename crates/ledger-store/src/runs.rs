@@ -48,12 +48,32 @@ impl Claim {
 
 /// Claims `event_id` if it is due, or if its previous holder's lease ran out, unless another run of
 /// the same entity is running (the event then waits; that run's finish triggers it again).
+/// No limit on a tenant's share of the runs in flight (tests of other rules).
 pub async fn claim(pool: &PgPool, event_id: Uuid, worker: &str, lease: Duration) -> Result<Option<Claim>, StoreError> {
+    claim_within_share(pool, event_id, worker, lease, UNLIMITED_SHARE).await
+}
+
+/// No tenant share: every due run may be claimed.
+pub const UNLIMITED_SHARE: i64 = i64::MAX;
+
+/// [`claim`], declined while the event's tenant already has `tenant_share` runs in flight (across
+/// every process): the event is then marked as waiting for its tenant's share, and the finish of one
+/// of the tenant's runs hands it a trigger ([`finish`]), so a tenant with a backlog holds at most its
+/// share of the workers and every other tenant's events find one free. The count is read without a
+/// lock: two claims at once may pass one over the share, never more than the claims racing.
+pub async fn claim_within_share(
+    pool: &PgPool,
+    event_id: Uuid,
+    worker: &str,
+    lease: Duration,
+    tenant_share: i64,
+) -> Result<Option<Claim>, StoreError> {
     let claimed = sqlx::query_as(
         "WITH claimed AS (
              UPDATE events e
                 SET state = 'running', attempt = attempt + 1, lease_token = lease_token + 1, parked_reason = NULL,
-                    lease_expires_at = now() + make_interval(secs => $3), leased_by = $2, updated_at = now()
+                    lease_expires_at = now() + make_interval(secs => $3), leased_by = $2, updated_at = now(),
+                    waiting_for_share = false
               WHERE id = $1
                 AND ((state = 'pending' AND next_attempt_at <= now())
                   OR (state = 'running' AND lease_expires_at < now()))
@@ -61,6 +81,9 @@ pub async fn claim(pool: &PgPool, event_id: Uuid, worker: &str, lease: Duration)
                                  WHERE o.tenant_id = e.tenant_id AND o.entity_type = e.entity_type
                                    AND o.magento_entity_id = e.magento_entity_id AND o.state = 'running'
                                    AND o.id <> e.id)
+                AND (SELECT count(*) FROM events r
+                      WHERE r.tenant_id = e.tenant_id AND r.state = 'running' AND r.lease_expires_at > now()
+                        AND r.id <> e.id) < $4
              RETURNING id, tenant_id, event_name, magento_entity_id, payload, attempt, lease_token, lease_expires_at
          ), audit AS (
              INSERT INTO event_attempts (event_id, lease_token, attempt, worker)
@@ -72,14 +95,30 @@ pub async fn claim(pool: &PgPool, event_id: Uuid, worker: &str, lease: Duration)
     .bind(event_id)
     .bind(worker)
     .bind(lease.as_secs_f64())
+    .bind(tenant_share)
     .fetch_optional(pool)
     .await;
-    match claimed {
-        Ok(claim) => Ok(claim),
+    let claimed = match claimed {
+        Ok(claim) => claim,
         // A sibling was claimed concurrently (both saw none running): it runs, this one waits.
-        Err(sqlx::Error::Database(d)) if d.constraint() == Some(ONE_RUNNING_PER_ENTITY) => Ok(None),
-        Err(e) => Err(e.into()),
+        Err(sqlx::Error::Database(d)) if d.constraint() == Some(ONE_RUNNING_PER_ENTITY) => None,
+        Err(e) => return Err(e.into()),
+    };
+    if claimed.is_none() && tenant_share < UNLIMITED_SHARE {
+        // Declined for the share (not for a sibling, nor because it is not due): marked, so a finish of
+        // the tenant's wakes it. Its trigger is spent either way.
+        sqlx::query(
+            "UPDATE events e SET waiting_for_share = true
+              WHERE id = $1 AND state = 'pending' AND next_attempt_at <= now() AND NOT waiting_for_share
+                AND (SELECT count(*) FROM events r
+                      WHERE r.tenant_id = e.tenant_id AND r.state = 'running' AND r.lease_expires_at > now()) >= $2",
+        )
+        .bind(event_id)
+        .bind(tenant_share)
+        .execute(pool)
+        .await?;
     }
+    Ok(claimed)
 }
 
 /// How a run ended, as the worker decided it: the processor's outcome, or its failure with the
@@ -244,6 +283,7 @@ pub async fn finish(pool: &PgPool, event_id: Uuid, lease_token: i64, outcome: &O
         callbacks::enqueue(&mut tx, &entity, status, &report, error_code).await?;
     }
     trigger_waiting_siblings(&mut tx, event_id, &finished).await?;
+    wake_waiting_for_share(&mut tx, finished.tenant_id).await?;
     if finished.event_name.entity_type() == "invoice" && outcome.state() != EventState::Pending {
         wake_awaiting_prior(&mut tx, finished.tenant_id).await?;
     }
@@ -326,6 +366,25 @@ async fn wake_awaiting_prior(conn: &mut PgConnection, tenant: TenantId) -> Resul
     Ok(ids.len())
 }
 
+/// The finished run freed a place in its tenant's share: the tenant's oldest event declined for the
+/// share gets a trigger (the reconciler fills any place left over, see [`reconcile_within_share`]).
+async fn wake_waiting_for_share(conn: &mut PgConnection, tenant: TenantId) -> Result<usize, StoreError> {
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "UPDATE events SET waiting_for_share = false, updated_at = now()
+          WHERE id = (SELECT id FROM events
+                       WHERE tenant_id = $1 AND waiting_for_share AND state = 'pending'
+                       ORDER BY received_at
+                       LIMIT 1
+                       FOR UPDATE SKIP LOCKED)
+         RETURNING id",
+    )
+    .bind(tenant)
+    .fetch_all(&mut *conn)
+    .await?;
+    repush(conn, &ids).await?;
+    Ok(ids.len())
+}
+
 /// Pushes triggers for due runs of the finished run's entity: they found it running and gave up their
 /// trigger, so without this they would wait for the reconciler.
 async fn trigger_waiting_siblings(
@@ -382,10 +441,23 @@ const OVERDUE: Duration = Duration::from_secs(2);
 ///
 /// Pending rows whose entity has a run in progress are left alone: that run's finish triggers them.
 pub async fn reconcile(pool: &PgPool, limit: i64, heartbeat_stale: Duration) -> Result<usize, StoreError> {
+    reconcile_within_share(pool, limit, heartbeat_stale, UNLIMITED_SHARE).await
+}
+
+/// [`reconcile`], and events declined for their tenant's share get triggers where the tenant has places
+/// free (`tenant_share` minus its runs in flight) that no finish handed on: a finish hands on one place,
+/// so places a declined or dead run left stay free until here.
+pub async fn reconcile_within_share(
+    pool: &PgPool,
+    limit: i64,
+    heartbeat_stale: Duration,
+    tenant_share: i64,
+) -> Result<usize, StoreError> {
     let mut tx = pool.begin().await?;
     let ids: Vec<Uuid> = sqlx::query_scalar(
         "SELECT e.id FROM events e
           WHERE ((e.state = 'pending' AND e.next_attempt_at <= now() AND e.task_pushed_at <= now()
+                  AND NOT e.waiting_for_share
                   AND NOT EXISTS (
                       SELECT 1 FROM apalis.jobs j
                        WHERE j.id = e.task_id
@@ -416,9 +488,33 @@ pub async fn reconcile(pool: &PgPool, limit: i64, heartbeat_stale: Duration) -> 
     .bind(OVERDUE.as_secs_f64())
     .fetch_all(&mut *tx)
     .await?;
+    let sharing: Vec<Uuid> = sqlx::query_scalar(
+        "WITH free AS (
+             SELECT t.tenant_id,
+                    $1 - (SELECT count(*) FROM events r
+                           WHERE r.tenant_id = t.tenant_id AND r.state = 'running' AND r.lease_expires_at > now())
+                        AS places
+               FROM (SELECT DISTINCT tenant_id FROM events WHERE waiting_for_share AND state = 'pending') t
+         ), picked AS (
+             SELECT w.id FROM free f
+              CROSS JOIN LATERAL (SELECT id FROM events w
+                                   WHERE w.tenant_id = f.tenant_id AND w.waiting_for_share AND w.state = 'pending'
+                                   ORDER BY w.received_at
+                                   LIMIT GREATEST(f.places, 0)) w
+              LIMIT $2
+         )
+         UPDATE events e SET waiting_for_share = false, updated_at = now()
+           FROM picked WHERE e.id = picked.id AND e.waiting_for_share
+         RETURNING e.id",
+    )
+    .bind(tenant_share)
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
     repush(&mut tx, &ids).await?;
+    repush(&mut tx, &sharing).await?;
     tx.commit().await?;
-    Ok(ids.len())
+    Ok(ids.len() + sharing.len())
 }
 
 /// Wakes `tenant`'s work parked for one of `reasons` (its cause cleared: a connect, a resume): each

@@ -22,6 +22,8 @@ use crate::processor::{deadline_exceeded, decide, exhausted};
 pub struct HandlerContext {
     pub pool: PgPool,
     pub worker_id: String,
+    /// Runs one tenant may have in flight at once (see `runs::claim_within_share`).
+    pub tenant_share: i64,
     pub lease: Duration,
     /// How long a run may take; shorter than the lease, so no run outlives it.
     pub run_deadline: Duration,
@@ -42,7 +44,8 @@ pub async fn handle(task: EventTask, ctx: Data<Arc<HandlerContext>>) -> Result<(
 }
 
 /// Claims event `event_id`, runs it and records how it went. `Ok(None)` when there was nothing to do
-/// (not due, held by another worker, or a run of the same entity in progress), or when the lease was
+/// (not due, held by another worker, a run of the same entity in progress, or its tenant's share of the
+/// runs in flight taken), or when the lease was
 /// lost before the outcome could be recorded.
 pub async fn run_one(ctx: &HandlerContext, event_id: Uuid) -> Result<Option<Outcome>, StoreError> {
     if ctx.shutdown.stop.is_cancelled() {
@@ -50,8 +53,12 @@ pub async fn run_one(ctx: &HandlerContext, event_id: Uuid) -> Result<Option<Outc
         tracing::debug!("stopping: the event is left for another worker");
         return Ok(None);
     }
-    let Some(claim) = runs::claim(&ctx.pool, event_id, &ctx.worker_id, ctx.lease).await? else {
-        tracing::debug!("event not due, held by another worker, or waiting for a run of its entity");
+    let Some(claim) =
+        runs::claim_within_share(&ctx.pool, event_id, &ctx.worker_id, ctx.lease, ctx.tenant_share).await?
+    else {
+        tracing::debug!(
+            "event not due, held by another worker, waiting for a run of its entity or for its tenant's share"
+        );
         return Ok(None);
     };
     let span = tracing::Span::current();

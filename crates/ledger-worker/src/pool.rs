@@ -20,6 +20,9 @@ pub struct WorkerConfig {
     pub worker_id: String,
     /// Events handled at once.
     pub concurrency: usize,
+    /// Runs one tenant may have in flight at once, across every process (see
+    /// `ledger_store::runs::claim_within_share`).
+    pub tenant_share: i64,
     /// How long a claim holds an event before another worker may take it over.
     pub lease: Duration,
     pub reconcile_interval: Duration,
@@ -52,6 +55,7 @@ impl WorkerConfig {
         Self {
             worker_id: worker_id.into(),
             concurrency: 8,
+            tenant_share: 4,
             lease: Duration::from_secs(120),
             reconcile_interval: Duration::from_secs(5),
             heartbeat_interval: Duration::from_secs(5),
@@ -77,6 +81,7 @@ impl WorkerConfig {
         HandlerContext {
             pool,
             worker_id: self.worker_id.clone(),
+            tenant_share: self.tenant_share,
             lease: self.lease,
             run_deadline: self.run_deadline(),
             retry: self.retry,
@@ -155,7 +160,7 @@ async fn background_loops(pool: PgPool, config: WorkerConfig, shutdown: Cancella
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
-            _ = reconcile.tick() => match runs::reconcile(&pool, 500, config.heartbeat_stale()).await {
+            _ = reconcile.tick() => match runs::reconcile_within_share(&pool, 500, config.heartbeat_stale(), config.tenant_share).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(pushed = n, "reconciler re-pushed triggers"),
                 Err(e) => tracing::warn!(error = %e, "reconciler failed"),

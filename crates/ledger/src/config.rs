@@ -54,6 +54,7 @@ pub struct Database {
 #[serde(deny_unknown_fields)]
 pub struct Worker {
     pub concurrency: usize,
+    pub tenant_share: u32,
     pub lease_secs: u64,
     pub reconcile_interval_ms: u64,
     pub heartbeat_interval_ms: u64,
@@ -243,6 +244,7 @@ impl Config {
             if v == 0 { Err(ConfigError::Invalid { key, message: "must be greater than zero".into() }) } else { Ok(()) }
         };
         positive("worker.concurrency", self.worker.concurrency as u64)?;
+        positive("worker.tenant_share", u64::from(self.worker.tenant_share))?;
         positive("worker.lease_secs", self.worker.lease_secs)?;
         positive("worker.reconcile_interval_ms", self.worker.reconcile_interval_ms)?;
         positive("worker.heartbeat_interval_ms", self.worker.heartbeat_interval_ms)?;

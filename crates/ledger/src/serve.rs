@@ -191,6 +191,7 @@ pub async fn serve_until(
     let worker = runs_worker.then(|| {
         let wc = WorkerConfig {
             concurrency: config.worker.concurrency,
+            tenant_share: i64::from(config.worker.tenant_share),
             lease: Duration::from_secs(config.worker.lease_secs),
             reconcile_interval: Duration::from_millis(config.worker.reconcile_interval_ms),
             heartbeat_interval: Duration::from_millis(config.worker.heartbeat_interval_ms),

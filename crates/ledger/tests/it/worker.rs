@@ -207,3 +207,60 @@ async fn a_trigger_waiting_behind_runs_in_flight_is_not_replaced() {
     assert!(runs::finish(&app.db.pool, first, claim.lease_token, &done).await.unwrap());
     assert_eq!(runs::reconcile(&app.db.pool, 100, STALE).await.unwrap(), 1, "the queue went idle: replaced");
 }
+
+async fn waiting_for_share(app: &TestApp, id: uuid::Uuid) -> (bool, Option<String>) {
+    sqlx::query_as("SELECT waiting_for_share, task_id FROM events WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_holds_at_most_its_share_of_runs_and_each_finish_hands_a_place_on() {
+    let app = TestApp::spawn().await;
+    let (noisy, quiet) = (app.create_tenant("noisy").await, app.create_tenant("quiet").await);
+    let mut ids = Vec::new();
+    for i in 1..=4u64 {
+        let resp = app.post_event(&noisy, "invoice.created", &format!("invoice.created:{i}"), &envelope(i)).await;
+        ids.push(resp.json::<serde_json::Value>().await.unwrap()["sync_run_id"].as_str().unwrap().parse().unwrap());
+    }
+    let resp = app.post_event(&quiet, "invoice.created", "invoice.created:1", &envelope(1)).await;
+    let quiet_id: uuid::Uuid =
+        resp.json::<serde_json::Value>().await.unwrap()["sync_run_id"].as_str().unwrap().parse().unwrap();
+    let (share, lease) = (2, Duration::from_secs(60));
+    let claim = |id| runs::claim_within_share(&app.db.pool, id, "w", lease, share);
+
+    let first = claim(ids[0]).await.unwrap().expect("within the share");
+    let second = claim(ids[1]).await.unwrap().expect("within the share");
+    assert!(claim(ids[2]).await.unwrap().is_none(), "a third run of the tenant is declined");
+    assert!(claim(ids[3]).await.unwrap().is_none());
+    assert!(waiting_for_share(&app, ids[2]).await.0 && waiting_for_share(&app, ids[3]).await.0);
+    assert!(claim(quiet_id).await.unwrap().is_some(), "another tenant is not held up");
+    assert!(!waiting_for_share(&app, quiet_id).await.0);
+    assert_eq!(
+        runs::reconcile_within_share(&app.db.pool, 100, STALE, share).await.unwrap(),
+        0,
+        "no place is free: the waiting runs are not re-pushed"
+    );
+
+    // A finish hands its place to the oldest waiting run, with a fresh trigger.
+    let before = waiting_for_share(&app, ids[2]).await.1;
+    let done = Outcome::Done(RunOutcome::Received { detail: "done".into() });
+    assert!(runs::finish(&app.db.pool, ids[0], first.lease_token, &done).await.unwrap());
+    let (waiting, task) = waiting_for_share(&app, ids[2]).await;
+    assert!(!waiting && task != before, "the oldest waiting run got a trigger");
+    assert!(waiting_for_share(&app, ids[3]).await.0, "only one place was freed");
+    let third = claim(ids[2]).await.unwrap().expect("its place");
+
+    // Places nobody handed on (a run that died, say) are filled by the reconciler, no more than free.
+    sqlx::query("UPDATE events SET state = 'failed', lease_expires_at = NULL, finished_at = now() WHERE id = ANY($1)")
+        .bind([ids[1], ids[2]])
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let _ = (second, third);
+    assert_eq!(runs::reconcile_within_share(&app.db.pool, 100, STALE, share).await.unwrap(), 1);
+    assert!(!waiting_for_share(&app, ids[3]).await.0);
+    assert!(claim(ids[3]).await.unwrap().is_some());
+}
