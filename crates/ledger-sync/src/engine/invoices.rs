@@ -101,6 +101,11 @@ pub(super) async fn ensure(run: &Run<'_>, policy: &SyncPolicy, inv: &Invoice) ->
 /// The invoice's one customer receipt, allocated to it: min(what Magento captured, what Sage still
 /// has outstanding); found by its cross-reference when an earlier event already made it.
 async fn receipt(run: &Run<'_>, policy: &SyncPolicy, inv: &Invoice, doc: &SageInvoice) -> Step<()> {
+    if inv.grand_total.is_zero() {
+        // A zero-value invoice (a free order, Magento's `free` method) is settled by being posted: Sage
+        // shows it paid and takes no receipt of 0, so its payment is the invoice itself.
+        return Ok(());
+    }
     let key = inv.magento_id.to_string();
     if run.xref(XrefKind::Receipt, &key, "").await?.is_some() {
         return Ok(());
