@@ -185,6 +185,36 @@ async fn a_receipt_pays_only_what_sage_still_has_outstanding() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ledgers_own_receipt_whose_answer_was_lost_is_not_taken_for_a_bookkeepers() {
+    let w = World::start_with("Plus", crate::sync_waits::quick()).await;
+    let inv = w.fire(json!({"action": "create_invoice", "guest": true, "market": "uk"})).await;
+    w.drain().await;
+    settled(&w, 1).await;
+    // Sage commits the receipt but its answer is lost: the retry finds nothing outstanding, and only
+    // the amount planned before the call (sent again under the same idempotency id) recovers it.
+    let faults = json!({"business": w.business, "rate_500_after_commit": 1.0});
+    w.sage_control(Method::PUT, "/faults", Some(faults)).await;
+    w.fire(json!({"action": "pay_invoice", "invoice_id": invoice_id(&inv)})).await;
+    w.drain().await;
+    test_support::eventually("a failed first attempt", Duration::from_secs(60), || async {
+        let states = w.states().await;
+        (states.len() == 2 && states[1].3 >= 1 && states[1].1 == "pending").then_some(())
+    })
+    .await;
+    w.sage_control(Method::PUT, "/faults", Some(json!({}))).await;
+    settled(&w, 2).await;
+    let rows = w.chips(1).await;
+    let c = chip(&rows, "invoice", invoice_id(&inv));
+    assert_eq!(c["sync_status"], "synced", "{c} {:#?}", w.events().await);
+    let receipts = w.records("contact_payments").await;
+    assert_eq!(receipts.len(), 1, "{receipts:#?}");
+    let invoices = w.records("sales_invoices").await;
+    assert_eq!(cents(&receipts[0]["total_amount"]), cents(&invoices[0]["total_amount"]));
+    assert_eq!(invoices[0]["status"]["id"], "PAID");
+    assert_eq!(w.duplicates().await, json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_customer_edited_after_their_one_upsert_reaches_sage_with_the_next_invoice() {
     let w = World::start("Plus").await;
     let fixtures = w.fixtures().await;
