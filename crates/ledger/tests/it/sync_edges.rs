@@ -51,8 +51,9 @@ async fn guest_orders_with_one_email_share_one_contact_per_currency() {
     assert_ne!(a, o, "another e-mail, another contact");
     assert_eq!(find(&contacts, &a)["currency"]["id"], "GBP");
     assert_eq!(find(&contacts, &e)["currency"]["id"], "EUR");
+    // Two runs of one guest may create the contact at once: they send one idempotency id, so Sage
+    // keeps one record (the POST count may be 4, the contacts are 3).
     assert_eq!(contacts.len(), 3, "no duplicate contacts: {contacts:#?}");
-    assert_eq!(w.calls_to("POST", "/v3.1/contacts").await, 3);
     assert_eq!(w.duplicates().await, json!([]));
 }
 
