@@ -91,7 +91,14 @@ async fn main() -> anyhow::Result<()> {
     // 2. Outbox drain: 1 000 events to a 202-answering ledger, 50 per run, sequential POSTs.
     for n in 0..1_000u64 {
         let action = if n % 2 == 0 {
-            EntityAction::CreateInvoice { customer_id: None, guest: false, market: None, paid: false }
+            EntityAction::CreateInvoice {
+                customer_id: None,
+                guest: false,
+                market: None,
+                email: None,
+                paid: false,
+                free: false,
+            }
         } else {
             EntityAction::SaveProduct { product_id: None, product_type: None, stock_qty: None }
         };

@@ -132,6 +132,22 @@ impl Catalog {
         Some(id)
     }
 
+    /// Makes `order_id` free, as a 100 % coupon with free shipping does: every row fully discounted (so
+    /// no tax), no shipping, paid by Magento's zero-total `free` method.
+    pub fn make_free(&mut self, order_id: u64) {
+        if let Some(order) = self.orders.get_mut(&order_id) {
+            for line in &mut order.lines {
+                line.discount = line.row_total;
+                line.tax = Decimal::ZERO;
+            }
+            order.shipping_amount = Decimal::ZERO;
+            order.shipping_tax = Decimal::ZERO;
+            order.payment_method = "free".to_owned();
+            order.gateway_txn_id = None;
+            order.po_number = None;
+        }
+    }
+
     /// Invoices the whole order; returns the invoice id.
     pub fn create_invoice(&mut self, order_id: u64, paid: bool, now: DateTime<Utc>) -> Option<u64> {
         let order = self.orders.get(&order_id)?;

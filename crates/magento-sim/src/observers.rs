@@ -26,8 +26,14 @@ pub enum EntityAction {
         guest: bool,
         /// `uk`, `eu` or `world` for a guest.
         market: Option<String>,
+        /// The guest's e-mail (a returning guest checks out with the same address); guests only.
+        email: Option<String>,
         #[serde(default)]
         paid: bool,
+        /// A 100 % discount with free shipping: grand total 0, paid by Magento's `free` method, which
+        /// invoices the order as paid at creation (so `paid` is implied).
+        #[serde(default)]
+        free: bool,
     },
     /// Captures an open invoice.
     PayInvoice { invoice_id: u64 },
@@ -39,8 +45,15 @@ pub enum EntityAction {
         #[serde(default)]
         adjustment_positive: Option<Decimal>,
     },
-    /// Saves an existing customer, or creates one.
-    SaveCustomer { customer_id: Option<u64>, country: Option<String>, company: Option<String> },
+    /// Saves an existing customer, or creates one; `street` replaces the first street line of the
+    /// default address(es) and `lastname` the last name, so a save can be a real edit.
+    SaveCustomer {
+        customer_id: Option<u64>,
+        country: Option<String>,
+        company: Option<String>,
+        street: Option<String>,
+        lastname: Option<String>,
+    },
     /// Saves an existing product (optionally its stock item only), or creates one.
     SaveProduct { product_id: Option<u64>, product_type: Option<ProductType>, stock_qty: Option<Decimal> },
 }
@@ -116,7 +129,10 @@ impl Store {
         let mut guard = self.lock();
         let st = &mut *guard;
         match action {
-            EntityAction::CreateInvoice { customer_id, guest: is_guest, market: m, paid } => {
+            EntityAction::CreateInvoice { customer_id, guest: is_guest, market: m, email, paid, free } => {
+                if email.is_some() && !is_guest {
+                    return Err(ControlError::bad_request("email is for guest orders (guest: true)"));
+                }
                 let buyer = match customer_id {
                     Some(id) if !is_guest => {
                         if !st.catalog.customers.contains_key(&id) {
@@ -126,7 +142,11 @@ impl Store {
                     }
                     _ if is_guest || st.catalog.customers.is_empty() => {
                         let n = st.rng.r#gen::<u32>() as u64;
-                        guest(&mut st.rng, market(m.as_deref()), n)
+                        let mut buyer = guest(&mut st.rng, market(m.as_deref()), n);
+                        if let (BuyerChoice::Guest { email: slot, .. }, Some(e)) = (&mut buyer, email) {
+                            *slot = e;
+                        }
+                        buyer
                     }
                     _ => {
                         let ids: Vec<u64> = st.catalog.customers.keys().copied().collect();
@@ -137,6 +157,10 @@ impl Store {
                     .catalog
                     .create_order(&mut st.rng, &buyer, now)
                     .ok_or_else(|| ControlError::bad_request("could not place an order"))?;
+                if free {
+                    st.catalog.make_free(order_id);
+                }
+                let paid = paid || free;
                 let invoice_id = st
                     .catalog
                     .create_invoice(order_id, paid, now)
@@ -228,7 +252,7 @@ impl Store {
                     json!({ "creditmemo_id": cm_id, "order_id": order_id, "invoice_id": invoice_id, "increment_id": inc, "events": events }),
                 )
             }
-            EntityAction::SaveCustomer { customer_id, country, company } => {
+            EntityAction::SaveCustomer { customer_id, country, company, street, lastname } => {
                 let id = match customer_id {
                     Some(id) => {
                         let c = st
@@ -239,6 +263,17 @@ impl Store {
                         c.updated_at = now;
                         if company.is_some() {
                             c.company = company;
+                        }
+                        if let Some(last) = lastname {
+                            c.last_name = last;
+                        }
+                        if let Some(line) = street {
+                            for addr in [&mut c.billing, &mut c.shipping].into_iter().flatten() {
+                                match addr.street.first_mut() {
+                                    Some(first) => *first = line.clone(),
+                                    None => addr.street.push(line.clone()),
+                                }
+                            }
                         }
                         id
                     }

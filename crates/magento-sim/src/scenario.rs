@@ -70,6 +70,8 @@ fn pick(store: &Store, rng: &mut StdRng) -> EntityAction {
             customer_id: if rng.gen_bool(0.5) { any(&customers, rng) } else { None },
             country: Some(["GB", "DE", "FR", "US", "AU"][rng.gen_range(0..5)].to_owned()),
             company: None,
+            street: None,
+            lastname: None,
         },
         85..=99 => EntityAction::SaveProduct {
             product_id: if rng.gen_bool(0.7) { any(&products, rng) } else { None },
@@ -80,7 +82,9 @@ fn pick(store: &Store, rng: &mut StdRng) -> EntityAction {
             customer_id: None,
             guest: rng.gen_bool(0.25),
             market: Some(["uk", "eu", "world"][rng.gen_range(0..3)].to_owned()),
+            email: None,
             paid: rng.gen_bool(0.3),
+            free: false,
         },
     }
 }

@@ -275,7 +275,8 @@ impl Document {
         }
         self.restatus();
     }
-    fn restatus(&mut self) {
+    /// The status a posted document's amounts give it (drafts, pro-formas and voids keep theirs).
+    pub fn restatus(&mut self) {
         if matches!(self.status.as_str(), "DRAFT" | "PRO_FORMA" | "VOID") {
             return;
         }

@@ -176,6 +176,16 @@ pub fn put_contact(customer: &Contact, reference: &str, currency: &Currency, bas
     post_contact(customer, reference, currency, base_currency)
 }
 
+/// A digest (SHA-256, hex) of the contact body the ledger sends, kept with the contact's
+/// cross-reference. The module sends `customer.upserted` at most once per customer a month
+/// (magento-protocol 1.4), so an edit reaches the ledger inside the next document: the engine PUTs the
+/// contact when the document's customer no longer gives the digest it wrote last.
+pub fn contact_fingerprint(body: &PutContact) -> String {
+    let mut plain = body.clone();
+    plain.idempotency_id = None;
+    hex::encode(Sha256::digest(serde_json::to_vec(&plain).unwrap_or_default()))
+}
+
 /// The B2C fallback contact of `currency`.
 pub fn b2c_contact(reference: &str, currency: &Currency, base_currency: &Currency) -> PostContact {
     PostContact {

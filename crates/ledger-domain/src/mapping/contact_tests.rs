@@ -96,3 +96,24 @@ fn customers_outside_the_synced_websites_are_skipped() {
     guest.website_id = 0;
     assert_eq!(contact_scope(&guest, &p), Ok(()), "guests come with their documents");
 }
+
+#[test]
+fn the_fingerprint_follows_what_sage_would_hold() {
+    let gbp = cur("GBP");
+    let c = customer(42, "GB");
+    let body = put_contact(&c, "C16", &gbp, &gbp);
+    let print = contact_fingerprint(&body);
+    assert_eq!(print.len(), 64, "{print}");
+    let mut with_id = post_contact(&c, "C16", &gbp, &gbp);
+    with_id.idempotency_id = Some(crate::sage::IdempotencyId::derive("contact:42:GBP"));
+    assert_eq!(contact_fingerprint(&with_id), print, "the idempotency id is not part of the contact");
+    let mut moved = c.clone();
+    moved.addresses[0].street = vec!["2 New Street".into()];
+    assert_ne!(contact_fingerprint(&put_contact(&moved, "C16", &gbp, &gbp)), print, "a new street");
+    let mut renamed = c.clone();
+    renamed.last_name = Some("King".into());
+    assert_ne!(contact_fingerprint(&put_contact(&renamed, "C16", &gbp, &gbp)), print, "a new last name");
+    let mut touched = c;
+    touched.updated_at = Some(chrono::Utc::now());
+    assert_eq!(contact_fingerprint(&put_contact(&touched, "C16", &gbp, &gbp)), print, "a save without changes");
+}

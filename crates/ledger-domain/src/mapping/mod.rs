@@ -19,7 +19,10 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-pub use contact::{b2c_contact, b2c_reference, contact_reference, contact_scope, post_contact, put_contact, uses_b2c};
+pub use contact::{
+    b2c_contact, b2c_reference, contact_fingerprint, contact_reference, contact_scope, post_contact, put_contact,
+    uses_b2c,
+};
 pub use credit_note::{
     CreditSettlement, contact_allocation, credit_note_scope, credit_settlement, sales_credit_note, sales_credit_note_of,
 };

@@ -47,7 +47,10 @@ pub(super) async fn for_document(
 }
 
 /// The customer's contact in `currency`: from the cross-reference, else found by its reference (made
-/// by a run that crashed before recording it), else created; with `update`, an existing one is updated.
+/// by a run that crashed before recording it), else created. An existing contact is updated (PUT, the
+/// whole record) with `update` (a `customer.upserted`), and otherwise when the body the ledger would
+/// send no longer gives the fingerprint kept on the cross-reference: the module sends a customer's
+/// upsert at most once a month, so a document is where an edit shows (one PUT per real change).
 async fn ensure(
     run: &Run<'_>,
     policy: &SyncPolicy,
@@ -62,26 +65,26 @@ async fn ensure(
         Some(id) => id.to_string(),
         None => format!("guest:{reference}"),
     };
+    let body = mapping::put_contact(customer, &reference, currency, &base);
+    let fingerprint = mapping::contact_fingerprint(&body);
+    let detail = json!({ "reference": reference, "fingerprint": fingerprint });
     if let Some(x) = run.xref(XrefKind::Contact, &key, currency.as_str()).await? {
-        if update {
-            let body = mapping::put_contact(customer, &reference, currency, &base);
+        let written = x.detail.get("fingerprint").and_then(|v| v.as_str());
+        if update || written != Some(fingerprint.as_str()) {
             run.sage.update_contact(&x.sage_id, &body).await.map_err(sage_failure)?;
+            run.put_xref(XrefKind::Contact, &key, currency.as_str(), &x.sage_id, Some(&reference), &detail).await?;
         }
         return Ok(SageContact { id: x.sage_id, reference });
     }
     let contact = match run.sage.contact_by_reference(&reference).await.map_err(sage_failure)? {
-        Some(found) if update => {
-            let body = mapping::put_contact(customer, &reference, currency, &base);
-            run.sage.update_contact(&found.id, &body).await.map_err(sage_failure)?
-        }
-        Some(found) => found,
+        // Made by an earlier run that crashed before recording it; what it holds is not known.
+        Some(found) => run.sage.update_contact(&found.id, &body).await.map_err(sage_failure)?,
         None => {
-            let mut body = mapping::post_contact(customer, &reference, currency, &base);
-            body.idempotency_id = Some(run.idempotency(&format!("contact:{key}:{currency}")));
-            run.sage.create_contact(&body).await.map_err(sage_failure)?
+            let mut post = mapping::post_contact(customer, &reference, currency, &base);
+            post.idempotency_id = Some(run.idempotency(&format!("contact:{key}:{currency}")));
+            run.sage.create_contact(&post).await.map_err(sage_failure)?
         }
     };
-    let detail = json!({ "reference": reference });
     run.put_xref(XrefKind::Contact, &key, currency.as_str(), &contact.id, Some(&reference), &detail).await?;
     Ok(SageContact { id: contact.id, reference })
 }

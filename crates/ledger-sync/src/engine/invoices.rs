@@ -101,6 +101,11 @@ pub(super) async fn ensure(run: &Run<'_>, policy: &SyncPolicy, inv: &Invoice) ->
 /// The invoice's one customer receipt, allocated to it: min(what Magento captured, what Sage still
 /// has outstanding); found by its cross-reference when an earlier event already made it.
 async fn receipt(run: &Run<'_>, policy: &SyncPolicy, inv: &Invoice, doc: &SageInvoice) -> Step<()> {
+    if inv.grand_total.is_zero() {
+        // A zero-value invoice (a free order, Magento's `free` method) is settled by being posted: Sage
+        // shows it paid and takes no receipt of 0, so its payment is the invoice itself.
+        return Ok(());
+    }
     let key = inv.magento_id.to_string();
     if run.xref(XrefKind::Receipt, &key, "").await?.is_some() {
         return Ok(());
@@ -108,12 +113,23 @@ async fn receipt(run: &Run<'_>, policy: &SyncPolicy, inv: &Invoice, doc: &SageIn
     let payment = run.magento.payment(inv.magento_id).await.map_err(magento_failure)?;
     let refdata = run.refdata().await?;
     let route = mapping::payment_route(policy, &payment.method, &refdata.defaults)?;
-    let outstanding = match doc.outstanding {
-        // Known from the create of this very run.
-        Some(known) => known,
-        None => run.sage.sales_invoice(&doc.id).await.map_err(sage_failure)?.outstanding_amount.unwrap_or_default(),
+    let amount = match planned_receipt(run, &key).await? {
+        // A receipt was sent and its answer lost: what Sage has outstanding now leaves out our own
+        // payment, so the same amount again, under the same idempotency id, gets Sage's record back.
+        Some(planned) => planned,
+        None => {
+            let outstanding = match doc.outstanding {
+                // Known from the create of this very run.
+                Some(known) => known,
+                None => {
+                    run.sage.sales_invoice(&doc.id).await.map_err(sage_failure)?.outstanding_amount.unwrap_or_default()
+                }
+            };
+            let amount = mapping::receipt_amount(payment.amount, outstanding)?;
+            plan_receipt(run, &key, doc, amount).await?;
+            amount
+        }
     };
-    let amount = mapping::receipt_amount(payment.amount, outstanding)?;
     let fx =
         mapping::document_fx(&inv.currency, &run.base_currency(), inv.base_to_order_rate, policy, run.capabilities())?;
     let params = ReceiptParams {
@@ -130,5 +146,25 @@ async fn receipt(run: &Run<'_>, policy: &SyncPolicy, inv: &Invoice, doc: &SageIn
     let made = run.sage.create_contact_payment(&body).await.map_err(|e| run.sage_refused(e))?;
     let detail = json!({ "amount": amount, "invoice_id": doc.id });
     run.put_xref(XrefKind::Receipt, &key, "", &made.id, made.reference.as_deref(), &detail).await?;
+    Ok(())
+}
+
+/// The receipt amount an earlier attempt planned (kept on the invoice's cross-reference before it
+/// called Sage), if any.
+async fn planned_receipt(run: &Run<'_>, key: &str) -> Step<Option<Decimal>> {
+    let x = run.xref(XrefKind::SalesInvoice, key, "").await?;
+    Ok(x.and_then(|x| x.detail.get("receipt_planned").cloned()).and_then(|v| serde_json::from_value(v).ok()))
+}
+
+/// Records the receipt's amount before it is sent, so a retry after a lost answer sends the same one.
+async fn plan_receipt(run: &Run<'_>, key: &str, doc: &SageInvoice, amount: Decimal) -> Step<()> {
+    let mut detail = match run.xref(XrefKind::SalesInvoice, key, "").await? {
+        Some(x) => x.detail,
+        None => xref_detail(doc),
+    };
+    if let Some(map) = detail.as_object_mut() {
+        map.insert("receipt_planned".to_owned(), json!(amount));
+    }
+    run.put_xref(XrefKind::SalesInvoice, key, "", &doc.id, doc.number.as_deref(), &detail).await?;
     Ok(())
 }

@@ -36,6 +36,7 @@ mod store_proxy;
 mod sync;
 mod sync_catalog;
 mod sync_customers;
+mod sync_edges;
 mod sync_faults;
 mod sync_payments;
 mod sync_scale;

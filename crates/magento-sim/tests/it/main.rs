@@ -1,5 +1,6 @@
 //! Integration tests of magento-sim over real HTTP: one binary, one module per area.
 
+mod actions;
 mod auth;
 mod canonical;
 mod drain;

@@ -267,7 +267,7 @@ pub fn build(
         }
     }
     let total_paid = existing.map(|e| e.total_paid).unwrap_or(Decimal::ZERO);
-    Ok(Document {
+    let mut doc = Document {
         meta,
         kind,
         number,
@@ -295,7 +295,11 @@ pub fn build(
         settlements: existing.map(|e| e.settlements.clone()).unwrap_or_default(),
         extra,
         request: map.clone(),
-    })
+    };
+    // A posted document with nothing to pay (a zero-value invoice) is `PAID` from the start and takes
+    // no payment or allocation; a PUT that changes the total moves the status with it.
+    doc.restatus();
+    Ok(doc)
 }
 
 /// The next number in the invoice or credit note sequence.

@@ -319,6 +319,7 @@ pub async fn release(
         d.number.get_or_insert(number);
         d.transaction_id = Some(txn);
         d.status = "UNPAID".to_owned();
+        d.restatus();
         d.meta.updated_at = Utc::now();
         let d = d.clone();
         Ok((StatusCode::CREATED, axum::Json(render(b, cfg, &d, false))).into_response())

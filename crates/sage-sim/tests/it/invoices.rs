@@ -252,6 +252,36 @@ async fn draft_has_no_transaction_until_released() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zero_value_invoice_is_paid_from_the_start_and_takes_no_payment() {
+    let (h, c, l) = setup(config()).await;
+    // A fully discounted line: net 0, no tax.
+    let free = json!({"discount_amount": "100.00", "tax_rate_id": "GB_ZERO", "tax_amount": "0.00"});
+    let (s, v) = h.post(&h.plus, "/sales_invoices", body(&c, &l, free.clone())).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!((v["total_amount"].as_str(), v["outstanding_amount"].as_str()), (Some("0.0"), Some("0.0")), "{v}");
+    assert_eq!(v["status"]["id"], "PAID", "{v}");
+    assert_eq!(v["invoice_number"], "SI-1", "posted and numbered like any invoice");
+    let bank = h.bank(&h.plus).await;
+    let receipt = |amount: &str| {
+        json!({"contact_payment": {"transaction_type_id": "CUSTOMER_RECEIPT", "contact_id": c, "bank_account_id": bank,
+            "date": "2025-03-02", "total_amount": amount, "allocated_artefacts": [{"artefact_id": v["id"], "amount": amount}]}})
+    };
+    let (s, e) = h.post(&h.plus, "/contact_payments", receipt("0.00")).await;
+    assert_error(s, &e, 422, "RecordInvalid", "total_amount");
+    let (s, e) = h.post(&h.plus, "/contact_payments", receipt("1.00")).await;
+    assert_error(s, &e, 422, "RecordInvalid", "base");
+    // A zero draft released is paid too; an invoice with something to pay is not.
+    let mut draft = body(&c, &l, free);
+    draft["sales_invoice"]["status_id"] = json!("DRAFT");
+    let (_, d) = h.post(&h.plus, "/sales_invoices", draft).await;
+    assert_eq!(d["status"]["id"], "DRAFT");
+    let (s, d) = h.post(&h.plus, &format!("/sales_invoices/{}/release", d["id"].as_str().unwrap()), json!({})).await;
+    assert_eq!((s, d["status"]["id"].as_str()), (StatusCode::CREATED, Some("PAID")), "{d}");
+    let (_, n) = h.post(&h.plus, "/sales_invoices", body(&c, &l, json!({}))).await;
+    assert_eq!(n["status"]["id"], "UNPAID", "{n}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn void_needs_a_reason_and_no_payments() {
     let (h, c, _) = setup(config()).await;
     let inv = h.invoice(&h.plus, &c, "VOID-1").await;
