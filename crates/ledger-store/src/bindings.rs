@@ -135,6 +135,20 @@ pub async fn sage(pool: &PgPool, tenant: TenantId) -> Result<Option<Binding>, St
     one(row)
 }
 
+/// Every binding of the tenant, whatever its provider and status, Sage's first, then oldest first: the
+/// bindings an event fans out to.
+pub async fn for_tenant(pool: &PgPool, tenant: TenantId) -> Result<Vec<Binding>, StoreError> {
+    let rows = sqlx::query_as::<_, BindingRow>(concat!(
+        "SELECT ",
+        binding_columns!(),
+        " FROM bindings WHERE tenant_id = $1 ORDER BY provider <> 'sage_accounting', created_at, id"
+    ))
+    .bind(tenant.0)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter().map(Binding::try_from).collect()
+}
+
 /// Replaces the binding's sync policy (validated by the caller); false when the binding is not the tenant's.
 pub async fn set_policy(
     pool: &PgPool,

@@ -19,18 +19,20 @@ pub(crate) struct CallbackEntity {
     pub magento_entity_id: i64,
 }
 
-/// Records the callback for a terminal outcome of `entity`'s event, on the caller's transaction.
+/// Records the callback for a terminal outcome of `entity`'s event for `provider` (the key Magento's
+/// sync-state rows use), on the caller's transaction.
 pub(crate) async fn enqueue(
     conn: &mut PgConnection,
     entity: &CallbackEntity,
+    provider: &str,
     status: SyncStatus,
     report: &SyncReport,
     error_code: Option<CallbackErrorCode>,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO callbacks (tenant_id, event_id, entity_type, magento_entity_id, sync_status,
-                                provider_entity_id, provider_reference, skip_reason, error_code)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                                provider_entity_id, provider_reference, skip_reason, error_code, provider)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(entity.tenant_id)
     .bind(entity.event_id)
@@ -41,6 +43,7 @@ pub(crate) async fn enqueue(
     .bind(clip(&report.provider_reference))
     .bind(clip(&report.skip_reason))
     .bind(error_code)
+    .bind(provider)
     .execute(conn)
     .await?;
     Ok(())

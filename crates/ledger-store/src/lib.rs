@@ -17,6 +17,7 @@ pub mod health;
 pub mod lifecycle;
 pub mod oauth_states;
 pub mod operations;
+pub mod provider_outcomes;
 pub mod resets;
 pub mod retention;
 pub mod rotation;

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::StoreError;
 use crate::callbacks::{self, CallbackEntity};
+use crate::{bindings, provider_outcomes};
 use crate::events::{fair_priority_of, push, push_many, trigger};
 
 /// The index that lets one run per entity be `running` at a time.
@@ -273,14 +274,26 @@ pub async fn finish(pool: &PgPool, event_id: Uuid, lease_token: i64, outcome: &O
     if let Some((_, (task, _))) = retry {
         push(&mut tx, task).await?;
     }
-    if let Some((status, report, error_code)) = outcome.callback() {
-        let entity = CallbackEntity {
-            tenant_id: finished.tenant_id,
-            event_id,
-            name: finished.event_name,
-            magento_entity_id: finished.magento_entity_id,
-        };
-        callbacks::enqueue(&mut tx, &entity, status, &report, error_code).await?;
+    let entity = CallbackEntity {
+        tenant_id: finished.tenant_id,
+        event_id,
+        name: finished.event_name,
+        magento_entity_id: finished.magento_entity_id,
+    };
+    let terminal = outcome.state().is_terminal();
+    match provider_outcomes::take_for_report(&mut tx, event_id, lease_token, terminal).await? {
+        // The event fanned out: each provider's chip gets what its binding made of it (a binding that
+        // synced is reported even while another one retries; it runs again as a no-op).
+        Some(per_provider) => {
+            for o in per_provider {
+                callbacks::enqueue(&mut tx, &entity, &o.provider, o.status, &o.report, o.error_code).await?;
+            }
+        }
+        None => {
+            if let Some((status, report, error_code)) = outcome.callback() {
+                callbacks::enqueue(&mut tx, &entity, bindings::SAGE, status, &report, error_code).await?;
+            }
+        }
     }
     trigger_waiting_siblings(&mut tx, event_id, &finished).await?;
     wake_waiting_for_share(&mut tx, finished.tenant_id).await?;

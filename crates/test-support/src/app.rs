@@ -11,7 +11,7 @@ use ledger_magento::{GuardedHttp, OutboundPolicy, TokioResolver};
 use ledger_sage::oauth::{OAuthClient, OAuthConfig};
 use ledger_sage::{SageConfig, SageHttp};
 use ledger_store::{Keyring, tenants};
-use ledger_sync::engine::SyncEngine;
+use ledger_sync::engine::{AccountingProvider, SyncEngine};
 use ledger_sync::sage::connect::SageConnect;
 use ledger_sync::sage::{BudgetConfig, Custody, CustodyConfig, PgCallGate};
 use ledger_sync::{CallbackConfig, MagentoClients};
@@ -46,6 +46,8 @@ pub struct TestAppOptions {
     pub extra_routes: Option<ExtraRoutes>,
     /// The engine's Sage rate budgets (its `PgCallGate`).
     pub budget: BudgetConfig,
+    /// Accounting providers besides Sage that the engine fans events out to (tests of the fan-out).
+    pub providers: Vec<Arc<dyn AccountingProvider>>,
 }
 
 /// Builds routes to merge into the API's router from its state.
@@ -76,6 +78,7 @@ impl Default for TestAppOptions {
             engine: false,
             extra_routes: None,
             budget: BudgetConfig::default(),
+            providers: Vec::new(),
         }
     }
 }
@@ -169,7 +172,8 @@ impl TestApp {
                 let sage = SageHttp::with_client(http, &SageConfig::new(api));
                 // Every engine test runs through the Postgres-backed rate budgets, as `serve` does.
                 let gate = PgCallGate::new(db.pool.clone(), opts.budget.clone(), ledger_domain::clock::system_clock());
-                Some(SyncEngine::new(db.pool.clone(), clients.clone(), sage, custody, Arc::new(gate)))
+                let engine = SyncEngine::new(db.pool.clone(), clients.clone(), sage, custody, Arc::new(gate));
+                Some(opts.providers.iter().cloned().fold(engine, SyncEngine::with_provider))
             }
             (None, true) => panic!("the sync engine needs a sage-sim (TestAppOptions::sage)"),
             (_, false) => None,

@@ -9,6 +9,7 @@ mod connect;
 mod connect_sim;
 mod delivery;
 mod fairness;
+mod fanout;
 mod flood;
 mod health;
 mod ingest;
