@@ -13,8 +13,8 @@ use uuid::Uuid;
 
 use crate::StoreError;
 use crate::callbacks::{self, CallbackEntity};
-use crate::{bindings, provider_outcomes};
 use crate::events::{fair_priority_of, push, push_many, trigger};
+use crate::{bindings, provider_outcomes};
 
 /// The index that lets one run per entity be `running` at a time.
 const ONE_RUNNING_PER_ENTITY: &str = "events_one_running_per_entity";

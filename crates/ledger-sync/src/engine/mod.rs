@@ -130,10 +130,8 @@ impl SyncEngine {
     /// synced runs again with the event as a no-op (its cross-references), so waiting costs no records.
     async fn fan_in(&self, event: &ClaimedEvent, results: Vec<(bindings::Binding, RunResult)>) -> RunResult {
         let several = results.len() > 1;
-        let outcomes: Vec<ProviderOutcome> = results
-            .iter()
-            .filter_map(|(binding, result)| provider_outcome(binding, result))
-            .collect();
+        let outcomes: Vec<ProviderOutcome> =
+            results.iter().filter_map(|(binding, result)| provider_outcome(binding, result)).collect();
         provider_outcomes::record(&self.pool, event.event_id, event.lease_token, &outcomes)
             .await
             .map_err(store_failure)?;

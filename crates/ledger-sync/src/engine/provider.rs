@@ -27,8 +27,12 @@ pub trait AccountingProvider: Send + Sync + 'static {
     /// `freeagent`).
     fn key(&self) -> &'static str;
 
-    fn sync<'a>(&'a self, event: &'a ClaimedEvent, tenant: &'a Tenant, binding: &'a Binding)
-    -> BoxFuture<'a, RunResult>;
+    fn sync<'a>(
+        &'a self,
+        event: &'a ClaimedEvent,
+        tenant: &'a Tenant,
+        binding: &'a Binding,
+    ) -> BoxFuture<'a, RunResult>;
 }
 
 /// Sage Business Cloud Accounting, through the binding's custody and the shared call gate.

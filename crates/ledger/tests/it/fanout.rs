@@ -21,7 +21,7 @@ use crate::sync_waits::quick;
 #[derive(Default)]
 struct Stand {
     fail_first: Mutex<usize>,
-    runs: Mutex<Vec<(EventName, i64)>>,
+    runs: Mutex<Vec<(EventName, u64)>>,
 }
 
 impl AccountingProvider for Stand {
