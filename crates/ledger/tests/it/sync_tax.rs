@@ -83,7 +83,7 @@ async fn uk_rates_eu_businesses_and_exports_are_routed_and_totals_match_the_stor
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn destination_vat_goes_on_its_own_line_or_fails_naming_the_rate() {
+async fn destination_vat_goes_on_its_own_line_or_fails_naming_the_rate_and_syncs_when_requeued_after_the_fix() {
     let w = World::start("Plus").await;
     let policy = w.policy().await;
     let account = policy["destination_vat_ledger_account_id"].as_str().expect("the demo policy has one").to_owned();
@@ -112,4 +112,45 @@ async fn destination_vat_goes_on_its_own_line_or_fails_naming_the_rate() {
     assert!(failed.contains("tax_rate_not_mapped"), "{failed}");
     assert!(failed.contains('%'), "the message names the rate: {failed}");
     assert_eq!(w.records("sales_invoices").await.len(), 1, "nothing posted for the failed one");
+
+    // The merchant fixes the policy and the operator requeues the failure: a new run, linked to it,
+    // syncs from the store's current data and the chip flips.
+    w.set_policy(json!({"destination_vat_ledger_account_id": account})).await;
+    let failed_id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM events WHERE tenant_id = $1 AND state = 'failed'")
+        .bind(w.tenant)
+        .fetch_one(&w.app.db.pool)
+        .await
+        .unwrap();
+    let resp = w
+        .app
+        .http
+        .post(format!("{}/api/v1/events/{failed_id}/requeue", w.app.base_url))
+        .bearer_auth(test_support::OPERATOR_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), reqwest::StatusCode::ACCEPTED);
+    let rerun: uuid::Uuid = resp.json::<Value>().await.unwrap()["sync_run_id"].as_str().unwrap().parse().unwrap();
+    test_support::eventually("the requeued run syncs", std::time::Duration::from_secs(60), || async {
+        let row: (String, Option<uuid::Uuid>) = sqlx::query_as("SELECT state, rerun_of FROM events WHERE id = $1")
+            .bind(rerun)
+            .fetch_one(&w.app.db.pool)
+            .await
+            .unwrap();
+        (row.0 == "synced").then_some(row)
+    })
+    .await;
+    let rerun_of: Option<uuid::Uuid> = sqlx::query_scalar("SELECT rerun_of FROM events WHERE id = $1")
+        .bind(rerun)
+        .fetch_one(&w.app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(rerun_of, Some(failed_id));
+    w.delivered().await;
+    let rows = w.chips(2).await;
+    let c = chip(&rows, "invoice", inv["invoice_id"].as_u64().unwrap());
+    assert_eq!(c["sync_status"], "synced", "{c}");
+    let invoices = w.records("sales_invoices").await;
+    assert_eq!(invoices.len(), 2, "{invoices:#?}");
+    assert_eq!(c["provider_entity_id"], sage_invoice(&invoices, &rows, inv["invoice_id"].as_u64().unwrap())["id"]);
 }
