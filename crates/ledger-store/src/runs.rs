@@ -69,8 +69,50 @@ pub async fn claim_within_share(
     lease: Duration,
     tenant_share: i64,
 ) -> Result<Option<Claim>, StoreError> {
+    // A decline for the share marks the event in the same statement, from the same count: marked by a
+    // separate statement, a run finishing in between left it neither claimed nor waiting (its trigger
+    // spent, nobody to wake it but the reconciler).
+    for _ in 0..2 {
+        if let Some(claim) = claim_or_mark(pool, event_id, worker, lease, tenant_share).await? {
+            return Ok(Some(claim));
+        }
+        if tenant_share == UNLIMITED_SHARE {
+            return Ok(None);
+        }
+        // Marked while the tenant's runs were finishing: a finish that looked for waiting events before
+        // the mark committed handed its place to nobody. A place free now is taken at once.
+        let free: bool = sqlx::query_scalar(
+            "SELECT e.waiting_for_share
+                    AND (SELECT count(*) FROM events r
+                          WHERE r.tenant_id = e.tenant_id AND r.state = 'running' AND r.lease_expires_at > now()) < $2
+               FROM events e WHERE e.id = $1",
+        )
+        .bind(event_id)
+        .bind(tenant_share)
+        .fetch_optional(pool)
+        .await?
+        .unwrap_or(false);
+        if !free {
+            return Ok(None);
+        }
+    }
+    Ok(None)
+}
+
+/// One claim: the event is claimed, or, declined for its tenant's share, marked `waiting_for_share`.
+async fn claim_or_mark(
+    pool: &PgPool,
+    event_id: Uuid,
+    worker: &str,
+    lease: Duration,
+    tenant_share: i64,
+) -> Result<Option<Claim>, StoreError> {
     let claimed = sqlx::query_as(
-        "WITH claimed AS (
+        "WITH busy AS (
+             SELECT count(*) AS n FROM events r
+              WHERE r.tenant_id = (SELECT tenant_id FROM events WHERE id = $1)
+                AND r.state = 'running' AND r.lease_expires_at > now() AND r.id <> $1
+         ), claimed AS (
              UPDATE events e
                 SET state = 'running', attempt = attempt + 1, lease_token = lease_token + 1, parked_reason = NULL,
                     lease_expires_at = now() + make_interval(secs => $3), leased_by = $2, updated_at = now(),
@@ -82,10 +124,13 @@ pub async fn claim_within_share(
                                  WHERE o.tenant_id = e.tenant_id AND o.entity_type = e.entity_type
                                    AND o.magento_entity_id = e.magento_entity_id AND o.state = 'running'
                                    AND o.id <> e.id)
-                AND (SELECT count(*) FROM events r
-                      WHERE r.tenant_id = e.tenant_id AND r.state = 'running' AND r.lease_expires_at > now()
-                        AND r.id <> e.id) < $4
+                AND (SELECT n FROM busy) < $4
              RETURNING id, tenant_id, event_name, magento_entity_id, payload, attempt, lease_token, lease_expires_at
+         ), marked AS (
+             UPDATE events e SET waiting_for_share = true
+              WHERE id = $1 AND state = 'pending' AND next_attempt_at <= now() AND NOT waiting_for_share
+                AND (SELECT n FROM busy) >= $4
+             RETURNING id
          ), audit AS (
              INSERT INTO event_attempts (event_id, lease_token, attempt, worker)
              SELECT id, lease_token, attempt, $2 FROM claimed
@@ -99,27 +144,12 @@ pub async fn claim_within_share(
     .bind(tenant_share)
     .fetch_optional(pool)
     .await;
-    let claimed = match claimed {
-        Ok(claim) => claim,
+    match claimed {
+        Ok(claim) => Ok(claim),
         // A sibling was claimed concurrently (both saw none running): it runs, this one waits.
-        Err(sqlx::Error::Database(d)) if d.constraint() == Some(ONE_RUNNING_PER_ENTITY) => None,
-        Err(e) => return Err(e.into()),
-    };
-    if claimed.is_none() && tenant_share < UNLIMITED_SHARE {
-        // Declined for the share (not for a sibling, nor because it is not due): marked, so a finish of
-        // the tenant's wakes it. Its trigger is spent either way.
-        sqlx::query(
-            "UPDATE events e SET waiting_for_share = true
-              WHERE id = $1 AND state = 'pending' AND next_attempt_at <= now() AND NOT waiting_for_share
-                AND (SELECT count(*) FROM events r
-                      WHERE r.tenant_id = e.tenant_id AND r.state = 'running' AND r.lease_expires_at > now()) >= $2",
-        )
-        .bind(event_id)
-        .bind(tenant_share)
-        .execute(pool)
-        .await?;
+        Err(sqlx::Error::Database(d)) if d.constraint() == Some(ONE_RUNNING_PER_ENTITY) => Ok(None),
+        Err(e) => Err(e.into()),
     }
-    Ok(claimed)
 }
 
 /// How a run ended, as the worker decided it: the processor's outcome, or its failure with the
@@ -190,7 +220,7 @@ impl Outcome {
 
 /// What a finished run's row says about its entity.
 #[derive(Debug, sqlx::FromRow)]
-struct Finished {
+struct FinishedRow {
     tenant_id: TenantId,
     event_name: EventName,
     magento_entity_id: i64,
@@ -202,6 +232,28 @@ struct Finished {
 /// or failed run writes its callback, and due runs of the same entity that waited for this one get
 /// triggers.
 pub async fn finish(pool: &PgPool, event_id: Uuid, lease_token: i64, outcome: &Outcome) -> Result<bool, StoreError> {
+    Ok(finish_handing_on(pool, event_id, lease_token, outcome, false).await?.recorded)
+}
+
+/// What [`finish_handing_on`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finished {
+    /// False for a stale worker, whose outcome was dropped.
+    pub recorded: bool,
+    /// The tenant's event that waited for its share and got the place this run freed, handed to the
+    /// caller without a trigger: the caller runs it next, or gives it one with [`hand_back`].
+    pub handed_on: Option<Uuid>,
+}
+
+/// [`finish`]; with `hand_on`, the place the run frees in its tenant's share goes to the caller (the
+/// worker that ran it runs the next waiting event at once, instead of a trigger waiting for a fetch).
+pub async fn finish_handing_on(
+    pool: &PgPool,
+    event_id: Uuid,
+    lease_token: i64,
+    outcome: &Outcome,
+    hand_on: bool,
+) -> Result<Finished, StoreError> {
     let mut tx = pool.begin().await?;
     let retry = match outcome {
         Outcome::Retry { delay, .. } | Outcome::Park { delay, .. } => {
@@ -226,7 +278,7 @@ pub async fn finish(pool: &PgPool, event_id: Uuid, lease_token: i64, outcome: &O
         .map(|f| serde_json::to_value(&f.detail))
         .transpose()
         .map_err(|_| StoreError::Conflict("provider detail not serialisable"))?;
-    let finished: Option<Finished> = sqlx::query_as(
+    let finished: Option<FinishedRow> = sqlx::query_as(
         "UPDATE events
             SET state = $3, lease_expires_at = NULL, leased_by = NULL, updated_at = now(),
                 attempt = CASE WHEN $10::text IS NOT NULL THEN attempt - 1 ELSE attempt END,
@@ -255,7 +307,7 @@ pub async fn finish(pool: &PgPool, event_id: Uuid, lease_token: i64, outcome: &O
     .await?;
     let Some(finished) = finished else {
         tx.rollback().await?;
-        return Ok(false);
+        return Ok(Finished { recorded: false, handed_on: None });
     };
     sqlx::query(
         "UPDATE event_attempts
@@ -296,12 +348,20 @@ pub async fn finish(pool: &PgPool, event_id: Uuid, lease_token: i64, outcome: &O
         }
     }
     trigger_waiting_siblings(&mut tx, event_id, &finished).await?;
-    wake_waiting_for_share(&mut tx, finished.tenant_id).await?;
+    let handed_on = wake_waiting_for_share(&mut tx, finished.tenant_id, !hand_on).await?;
     if finished.event_name.entity_type() == "invoice" && outcome.state() != EventState::Pending {
         wake_awaiting_prior(&mut tx, finished.tenant_id).await?;
     }
     tx.commit().await?;
-    Ok(true)
+    Ok(Finished { recorded: true, handed_on: handed_on.filter(|_| hand_on) })
+}
+
+/// Gives event `event_id`, handed on by [`finish_handing_on`], the trigger its caller will not use.
+pub async fn hand_back(pool: &PgPool, event_id: Uuid) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    repush(&mut tx, &[event_id]).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Hands back a run its worker stopped at shutdown, if `lease_token` still holds it: pending and due
@@ -380,9 +440,14 @@ async fn wake_awaiting_prior(conn: &mut PgConnection, tenant: TenantId) -> Resul
 }
 
 /// The finished run freed a place in its tenant's share: the tenant's oldest event declined for the
-/// share gets a trigger (the reconciler fills any place left over, see [`reconcile_within_share`]).
-async fn wake_waiting_for_share(conn: &mut PgConnection, tenant: TenantId) -> Result<usize, StoreError> {
-    let ids: Vec<Uuid> = sqlx::query_scalar(
+/// share gets it, with a trigger when `push` (else the caller runs it; the reconciler fills any place
+/// left over, see [`reconcile_within_share`]).
+async fn wake_waiting_for_share(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    push: bool,
+) -> Result<Option<Uuid>, StoreError> {
+    let id: Option<Uuid> = sqlx::query_scalar(
         "UPDATE events SET waiting_for_share = false, updated_at = now()
           WHERE id = (SELECT id FROM events
                        WHERE tenant_id = $1 AND waiting_for_share AND state = 'pending'
@@ -392,10 +457,12 @@ async fn wake_waiting_for_share(conn: &mut PgConnection, tenant: TenantId) -> Re
          RETURNING id",
     )
     .bind(tenant)
-    .fetch_all(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await?;
-    repush(conn, &ids).await?;
-    Ok(ids.len())
+    if push && let Some(id) = id {
+        repush(conn, &[id]).await?;
+    }
+    Ok(id)
 }
 
 /// Pushes triggers for due runs of the finished run's entity: they found it running and gave up their
@@ -403,7 +470,7 @@ async fn wake_waiting_for_share(conn: &mut PgConnection, tenant: TenantId) -> Re
 async fn trigger_waiting_siblings(
     conn: &mut PgConnection,
     event_id: Uuid,
-    finished: &Finished,
+    finished: &FinishedRow,
 ) -> Result<usize, StoreError> {
     let ids: Vec<Uuid> = sqlx::query_scalar(
         "SELECT id FROM events

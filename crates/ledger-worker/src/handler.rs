@@ -34,24 +34,49 @@ pub struct HandlerContext {
 }
 
 pub async fn handle(task: EventTask, ctx: Data<Arc<HandlerContext>>) -> Result<(), BoxDynError> {
-    let span = tracing::info_span!("event", event_id = %task.event_id, tenant_id = tracing::field::Empty,
-        attempt = tracing::field::Empty);
-    if let Err(e) = run_one(&ctx, task.event_id).instrument(span).await {
-        // The lease expires (or the row stays pending) and the reconciler pushes a new trigger.
-        tracing::warn!(event_id = %task.event_id, error = %e, "event run not recorded");
+    let mut next = Some(task.event_id);
+    while let Some(event_id) = next.take() {
+        let span = tracing::info_span!("event", %event_id, tenant_id = tracing::field::Empty,
+            attempt = tracing::field::Empty);
+        match run_handing_on(&ctx, event_id).instrument(span).await {
+            // The run freed a place in its tenant's share and the tenant's next waiting event got it:
+            // this worker runs it now, unless the process is stopping.
+            Ok((_, Some(handed))) if !ctx.shutdown.stop.is_cancelled() => next = Some(handed),
+            Ok((_, Some(handed))) => hand_back(&ctx, handed).await,
+            Ok((_, None)) => {}
+            // The lease expires (or the row stays pending) and the reconciler pushes a new trigger.
+            Err(e) => tracing::warn!(%event_id, error = %e, "event run not recorded"),
+        }
     }
     Ok(())
 }
 
+async fn hand_back(ctx: &HandlerContext, event_id: Uuid) {
+    if let Err(e) = runs::hand_back(&ctx.pool, event_id).await {
+        // It is pending without a live trigger: the reconciler gives it one.
+        tracing::warn!(%event_id, error = %e, "could not hand the next run back");
+    }
+}
+
 /// Claims event `event_id`, runs it and records how it went. `Ok(None)` when there was nothing to do
 /// (not due, held by another worker, a run of the same entity in progress, or its tenant's share of the
-/// runs in flight taken), or when the lease was
-/// lost before the outcome could be recorded.
+/// runs in flight taken), or when the lease was lost before the outcome could be recorded. An event
+/// the finish handed on gets its trigger.
 pub async fn run_one(ctx: &HandlerContext, event_id: Uuid) -> Result<Option<Outcome>, StoreError> {
+    let (outcome, handed) = run_handing_on(ctx, event_id).await?;
+    if let Some(handed) = handed {
+        hand_back(ctx, handed).await;
+    }
+    Ok(outcome)
+}
+
+/// [`run_one`], and the event the finish handed on for the caller to run (see
+/// `runs::finish_handing_on`).
+async fn run_handing_on(ctx: &HandlerContext, event_id: Uuid) -> Result<(Option<Outcome>, Option<Uuid>), StoreError> {
     if ctx.shutdown.stop.is_cancelled() {
         // Fetched after the stop: left unclaimed for the reconciler of a live process.
         tracing::debug!("stopping: the event is left for another worker");
-        return Ok(None);
+        return Ok((None, None));
     }
     let Some(claim) =
         runs::claim_within_share(&ctx.pool, event_id, &ctx.worker_id, ctx.lease, ctx.tenant_share).await?
@@ -59,7 +84,7 @@ pub async fn run_one(ctx: &HandlerContext, event_id: Uuid) -> Result<Option<Outc
         tracing::debug!(
             "event not due, held by another worker, waiting for a run of its entity or for its tenant's share"
         );
-        return Ok(None);
+        return Ok((None, None));
     };
     let span = tracing::Span::current();
     span.record("tenant_id", tracing::field::display(claim.tenant_id));
@@ -78,18 +103,19 @@ pub async fn run_one(ctx: &HandlerContext, event_id: Uuid) -> Result<Option<Outc
                 if runs::release(&ctx.pool, claim.event_id, claim.lease_token).await? {
                     tracing::info!("shutting down: the run was stopped and handed back");
                 }
-                return Ok(None);
+                return Ok((None, None));
             };
             decide(result, claim.attempt, &ctx.retry, rand::random::<f64>())
         }
     };
-    if runs::finish(&ctx.pool, claim.event_id, claim.lease_token, &outcome).await? {
+    let finished = runs::finish_handing_on(&ctx.pool, claim.event_id, claim.lease_token, &outcome, true).await?;
+    if finished.recorded {
         count_attempt(&outcome);
         tracing::info!(state = %outcome.state(), ?outcome, "event run finished");
-        Ok(Some(outcome))
+        Ok((Some(outcome), finished.handed_on))
     } else {
         tracing::warn!("lease lost before finishing; the outcome was dropped");
-        Ok(None)
+        Ok((None, finished.handed_on))
     }
 }
 

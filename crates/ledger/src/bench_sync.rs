@@ -58,7 +58,8 @@ pub async fn run(config: &Config, args: SyncArgs) -> anyhow::Result<()> {
     config.server.public_url = Some(format!("http://127.0.0.1:{port}").parse()?);
     // Nothing routes here through a load balancer: no need to keep answering 503 before closing.
     config.server.shutdown_grace_secs = 0;
-    let db = Database::open(&config).await?;
+    // A database of its own: a database an earlier run left behind would add its backlog to this one's.
+    let db = Database::open_scratch(&config, "ledger_bench_sync").await?;
     let http = crate::sage::sage_http()?;
     let bench = Bench { http, db: &db };
     let shutdown = CancellationToken::new();
@@ -69,6 +70,7 @@ pub async fn run(config: &Config, args: SyncArgs) -> anyhow::Result<()> {
         result
     };
     let (served, report) = tokio::join!(served, measured);
+    db.drop_scratch(true).await;
     served?;
     let report = report?;
     if args.json {
@@ -76,7 +78,6 @@ pub async fn run(config: &Config, args: SyncArgs) -> anyhow::Result<()> {
     } else {
         print_report(&report);
     }
-    db.close(true).await;
     Ok(())
 }
 

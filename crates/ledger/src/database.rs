@@ -18,6 +18,8 @@ pub struct Database {
     pub keyring: Arc<Keyring>,
     /// The private cluster, when no URL was configured.
     pub cluster: Option<Cluster>,
+    /// The database [`Database::open_scratch`] made (an admin URL and its name), dropped after use.
+    scratch: Option<(String, String)>,
 }
 
 impl Database {
@@ -41,7 +43,57 @@ impl Database {
         if config.database.migrate_on_start {
             db::migrate(&pool).await.context("migrating the database")?;
         }
-        Ok(Self { pool, url: SecretString::from(url), keyring, cluster })
+        Ok(Self { pool, url: SecretString::from(url), keyring, cluster, scratch: None })
+    }
+
+    /// A fresh database beside the configured one (on the same server, or in the private cluster),
+    /// migrated: for a benchmark whose numbers must not include an earlier run's leftovers (its events
+    /// still pending, its tenants' secrets sealed under another key). [`Database::drop_scratch`] removes it.
+    pub async fn open_scratch(config: &Config, prefix: &str) -> anyhow::Result<Self> {
+        let base = Self::open(config).await?;
+        let name = format!("{prefix}_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let admin = base.url.expose_secret().to_owned();
+        db::create_database_if_missing(&admin, &name).await.context("creating the scratch database")?;
+        let url = match &base.cluster {
+            Some(cluster) => cluster.url(&name),
+            None => {
+                let mut url = url::Url::parse(&admin).context("the configured database URL")?;
+                url.set_path(&format!("/{name}"));
+                url.to_string()
+            }
+        };
+        let settings = PoolSettings {
+            max_connections: config.database.max_connections,
+            acquire_timeout: Duration::from_millis(config.database.acquire_timeout_ms),
+        };
+        let pool = db::connect(&url, &settings).await.context("connecting to the scratch database")?;
+        db::migrate(&pool).await.context("migrating the scratch database")?;
+        base.pool.close().await;
+        Ok(Self {
+            pool,
+            url: SecretString::from(url),
+            keyring: base.keyring,
+            cluster: base.cluster,
+            scratch: Some((admin, name)),
+        })
+    }
+
+    /// Closes the pool and drops the database when [`Database::open_scratch`] made it, then as
+    /// [`Database::close`].
+    pub async fn drop_scratch(mut self, stop_cluster: bool) {
+        self.pool.close().await;
+        if let Some((admin, name)) = self.scratch.take() {
+            let stmt = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+            let dropped = async {
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(stmt)).execute(&mut conn).await?;
+                Ok::<_, sqlx::Error>(())
+            };
+            if let Err(e) = dropped.await {
+                tracing::warn!(database = %name, error = %e, "could not drop the scratch database");
+            }
+        }
+        self.close(stop_cluster).await;
     }
 
     /// Closes the pool; with `stop_cluster` (only `serve` passes it), also stops the private cluster

@@ -48,6 +48,10 @@ pub struct TestAppOptions {
     pub budget: BudgetConfig,
     /// Accounting providers besides Sage that the engine fans events out to (tests of the fan-out).
     pub providers: Vec<Arc<dyn AccountingProvider>>,
+    /// Runs one tenant may have in flight (`worker.tenant_share`).
+    pub tenant_share: i64,
+    /// How often the worker's reconciler runs (a test may leave it out of the picture).
+    pub reconcile_interval: Duration,
 }
 
 /// Builds routes to merge into the API's router from its state.
@@ -79,6 +83,8 @@ impl Default for TestAppOptions {
             extra_routes: None,
             budget: BudgetConfig::default(),
             providers: Vec::new(),
+            tenant_share: 4,
+            reconcile_interval: Duration::from_millis(200),
         }
     }
 }
@@ -193,7 +199,8 @@ impl TestApp {
         if opts.worker {
             let config = WorkerConfig {
                 lease: opts.lease,
-                reconcile_interval: Duration::from_millis(200),
+                reconcile_interval: opts.reconcile_interval,
+                tenant_share: opts.tenant_share,
                 heartbeat_interval: Duration::from_millis(500),
                 concurrency: 4,
                 retry: opts.retry,

@@ -264,3 +264,34 @@ async fn a_tenant_holds_at_most_its_share_of_runs_and_each_finish_hands_a_place_
     assert!(!waiting_for_share(&app, ids[3]).await.0);
     assert!(claim(ids[3]).await.unwrap().is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_one_tenants_events_runs_through_its_share_without_the_reconciler() {
+    // No reconciler within the test: every run must get its place from a claim or a finish, none may be
+    // left waiting with nobody to wake it.
+    let app = TestApp::spawn_with(TestAppOptions {
+        worker: true,
+        tenant_share: 2,
+        reconcile_interval: Duration::from_secs(3600),
+        ..TestAppOptions::default()
+    })
+    .await;
+    let tenant = app.create_tenant("bursty").await;
+    let n = 60u64;
+    let posts = (1..=n).map(|i| {
+        let (app, tenant) = (&app, &tenant);
+        async move { app.post_event(tenant, "invoice.created", &format!("invoice.created:{i}"), &envelope(i)).await }
+    });
+    for resp in futures::future::join_all(posts).await {
+        assert_eq!(resp.status(), reqwest::StatusCode::ACCEPTED);
+    }
+    eventually("every run of the burst finishes", Duration::from_secs(60), || async {
+        let done: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE tenant_id = $1 AND state = 'received'")
+            .bind(tenant.id)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+        (done == n as i64).then_some(())
+    })
+    .await;
+}
