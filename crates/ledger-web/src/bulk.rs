@@ -62,24 +62,46 @@ async fn matching(state: &WebState, tenant: TenantId, filters: &LogQuery) -> Res
     Ok(bulk::current_runs(&state.app.pool, tenant, &ids).await?)
 }
 
+/// What both bulk forms start from: the signed merchant's tenant, the page title, the way back to the
+/// log, the filters narrowed to `states` (refused with `none` when the filter names none of them), and
+/// the runs they match now.
+struct Prepared {
+    tenant: TenantId,
+    title: String,
+    back: String,
+    filters: LogQuery,
+    ids: Vec<Uuid>,
+}
+
+async fn prepare(
+    state: &WebState,
+    signed: &Signed,
+    raw: &str,
+    form: &BulkForm,
+    states: &str,
+    none: &str,
+) -> Result<Prepared, WebError> {
+    signed.check_csrf(&form.csrf)?;
+    let tenant = authorize_tenant(state, signed, raw).await?;
+    let title = store_title(state, tenant).await?;
+    let back = format!("/stores/{tenant}/events?{}", form.filters.without_cursor().query_string());
+    if states.is_empty() {
+        return Err(WebError::BadRequest(none.into()));
+    }
+    let filters = LogQuery { state: Some(states.to_owned()), cursor: None, ..form.filters.clone() };
+    let ids = matching(state, tenant, &filters).await?;
+    Ok(Prepared { tenant, title, back, filters, ids })
+}
+
 pub async fn retry(
     State(state): State<WebState>,
     signed: Signed,
     Path(raw): Path<String>,
     Form(form): Form<BulkForm>,
 ) -> Result<Response, WebError> {
-    signed.check_csrf(&form.csrf)?;
-    let tenant = authorize_tenant(&state, &signed, &raw).await?;
-    let title = store_title(&state, tenant).await?;
-    let back = format!("/stores/{tenant}/events?{}", form.filters.without_cursor().query_string());
     let states = retryable_states(form.filters.state.as_deref());
-    if states.is_empty() {
-        return Err(WebError::BadRequest(
-            "Only failed, dead-lettered or discarded events can be retried; the filter names none of them.".into(),
-        ));
-    }
-    let filters = LogQuery { state: Some(states.clone()), cursor: None, ..form.filters.clone() };
-    let ids = matching(&state, tenant, &filters).await?;
+    let none = "Only failed, dead-lettered or discarded events can be retried; the filter names none of them.";
+    let Prepared { tenant, title, back, filters, ids } = prepare(&state, &signed, &raw, &form, &states, none).await?;
     // Nothing matching (any more) queues nothing: the count says so instead.
     if form.confirm.as_deref() != Some("yes") || ids.is_empty() {
         let body = html! {
@@ -108,18 +130,9 @@ pub async fn discard(
     Path(raw): Path<String>,
     Form(form): Form<BulkForm>,
 ) -> Result<Response, WebError> {
-    signed.check_csrf(&form.csrf)?;
-    let tenant = authorize_tenant(&state, &signed, &raw).await?;
-    let title = store_title(&state, tenant).await?;
-    let back = format!("/stores/{tenant}/events?{}", form.filters.without_cursor().query_string());
     let states = discardable_states(form.filters.state.as_deref());
-    if states.is_empty() {
-        return Err(WebError::BadRequest(
-            "Only pending, failed or dead-lettered events can be discarded; the filter names none of them.".into(),
-        ));
-    }
-    let filters = LogQuery { state: Some(states.clone()), cursor: None, ..form.filters.clone() };
-    let ids = matching(&state, tenant, &filters).await?;
+    let none = "Only pending, failed or dead-lettered events can be discarded; the filter names none of them.";
+    let Prepared { tenant, title, back, filters, ids } = prepare(&state, &signed, &raw, &form, &states, none).await?;
     let raw_reason = form.reason.as_deref().unwrap_or("");
     let reason = operations::discard_reason(raw_reason).map_err(|e| format!("Give a reason: {e}."));
     if let (Some("yes"), Ok(reason), false) = (form.confirm.as_deref(), &reason, ids.is_empty()) {

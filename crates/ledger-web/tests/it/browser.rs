@@ -101,8 +101,13 @@ async fn click(c: &Client, css: &str) {
     c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap();
 }
 
+/// The page's text; empty while a navigation has no body yet (callers poll, or assert on it after a
+/// `goto`, which waits for the load).
 async fn text(c: &Client) -> String {
-    c.find(Locator::Css("body")).await.unwrap().text().await.unwrap()
+    match c.find(Locator::Css("body")).await {
+        Ok(body) => body.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
 }
 
 async fn control(method: reqwest::Method, url: String, body: Option<Value>) -> Value {
@@ -308,6 +313,10 @@ async fn a_merchant_pairs_connects_and_watches_a_chip_flip_in_a_real_browser() {
     let (_, one_time) = ledger_web::accounts::create_operator(&app.db.pool, "ops@ledger.example").await.unwrap();
     c.goto(&format!("{base}/stores/{tenant}/events")).await.unwrap();
     click(&c, "form.signout button").await;
+    eventually("signed out", Duration::from_secs(30), || async {
+        c.current_url().await.ok().filter(|u| u.path() != format!("/stores/{tenant}/events")).map(|_| ())
+    })
+    .await;
     c.goto(&format!("{base}/signin")).await.unwrap();
     fill(&c, "#email", "ops@ledger.example").await;
     fill(&c, "#password", &one_time).await;
@@ -320,6 +329,10 @@ async fn a_merchant_pairs_connects_and_watches_a_chip_flip_in_a_real_browser() {
     fill(&c, "#new", "the operator's own password").await;
     fill(&c, "#confirm", "the operator's own password").await;
     click(&c, "form[action='/account/password'] button[type=submit]").await;
+    eventually("the password changed", Duration::from_secs(30), || async {
+        c.current_url().await.ok().filter(|u| u.path() != "/account/password").map(|_| ())
+    })
+    .await;
     c.goto(&format!("{base}/ops")).await.unwrap();
     assert!(text(&c).await.contains("All tenants"));
     shot(&c, "16-ops-tenants").await;
