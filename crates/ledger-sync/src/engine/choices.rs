@@ -64,7 +64,7 @@ impl SyncEngine {
         let row =
             tenants::get(&self.pool, tenant).await.map_err(|e| e.to_string())?.ok_or("the store is not paired")?;
         let url = row.magento_base_url.as_deref().ok_or("the store is not paired")?;
-        let magento = self.magento.get(tenant, url, row.key_version).await.map_err(|e| e.to_string())?;
+        let magento = self.sage.magento.get(tenant, url, row.key_version).await.map_err(|e| e.to_string())?;
         let methods = magento.payment_methods().await.map_err(|e| e.to_string())?;
         Ok(methods.methods.into_iter().map(|m| Choice::new(m.code, m.label)).collect())
     }

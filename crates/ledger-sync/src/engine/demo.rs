@@ -2,14 +2,13 @@
 //! payment method the store lists mapped to a Sage payment method and the business's bank account, so
 //! invoices, payments and refunds sync with nothing else set, plus sales and destination-VAT ledger
 //! accounts. Never used for a real merchant.
-use std::sync::Arc;
 
 use ledger_domain::magento::PaymentMethods;
 use ledger_domain::policy::SyncPolicy;
 use ledger_domain::sage::PaymentMethod;
 use ledger_domain::{BindingStatus, TenantId};
+use ledger_sage::SageClientError;
 use ledger_sage::queries::{LedgerAccountQuery, PageQuery};
-use ledger_sage::{SageClient, SageClientError};
 use ledger_store::{StoreError, bindings, tenants};
 use serde_json::{Value, json};
 
@@ -45,14 +44,13 @@ impl SyncEngine {
         let row = tenants::get(&self.pool, tenant).await?.ok_or(DemoPolicyError::NotPaired)?;
         let url = row.magento_base_url.as_deref().ok_or(DemoPolicyError::NotPaired)?;
         let magento = self
+            .sage
             .magento
             .get(tenant, url, row.key_version)
             .await
             .map_err(|e| DemoPolicyError::Magento(e.to_string()))?;
         let methods = magento.payment_methods().await.map_err(|e| DemoPolicyError::Magento(e.to_string()))?;
-        let sage =
-            SageClient::new(self.sage.clone(), Arc::new(self.custody.tokens(tenant, binding.id)), self.gate.clone())
-                .business(business);
+        let sage = self.sage.client(tenant, binding.id).business(business);
         let bank = sage
             .bank_accounts(&PageQuery::default())
             .await?

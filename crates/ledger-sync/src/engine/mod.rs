@@ -29,7 +29,6 @@ use ledger_store::{PgPool, bindings, tenants};
 use crate::MagentoClients;
 use crate::sage::Custody;
 use failure::store_failure;
-use refdata::RefCache;
 
 pub use choices::{Choice, PolicyChoices};
 pub use demo::DemoPolicyError;
@@ -37,15 +36,11 @@ pub use policy::PolicyError;
 pub use provider::{AccountingProvider, SageAccounting};
 
 /// What the engine needs from the rest of the process; cheap to clone pieces, built once at start-up.
-/// The Sage pieces also serve the policy editor (choices, validation, the demo policy).
+/// Its Sage provider also serves the policy editor (choices, validation, the demo policy).
 #[derive(Clone)]
 pub struct SyncEngine {
     pool: PgPool,
-    magento: MagentoClients,
-    sage: SageHttp,
-    custody: Arc<Custody>,
-    gate: Arc<dyn CallGate>,
-    refs: RefCache,
+    sage: Arc<SageAccounting>,
     /// Every provider an event can fan out to, Sage's first.
     providers: Vec<Arc<dyn AccountingProvider>>,
 }
@@ -58,16 +53,8 @@ impl SyncEngine {
         custody: Arc<Custody>,
         gate: Arc<dyn CallGate>,
     ) -> Self {
-        let refs = RefCache::default();
-        let sage_accounting = SageAccounting::new(
-            pool.clone(),
-            magento.clone(),
-            sage.clone(),
-            custody.clone(),
-            gate.clone(),
-            refs.clone(),
-        );
-        Self { pool, magento, sage, custody, gate, refs, providers: vec![Arc::new(sage_accounting)] }
+        let sage = Arc::new(SageAccounting::new(pool.clone(), magento, sage, custody, gate));
+        Self { pool, providers: vec![sage.clone()], sage }
     }
 
     /// Adds a provider events fan out to, for the tenants that bind it (its `key` names the bindings;

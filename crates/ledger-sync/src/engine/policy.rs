@@ -1,12 +1,11 @@
 //! The binding's sync policy as operators (and later merchants) read and save it: parsed and validated
 //! by the domain, every Sage id it names checked against the business, stored canonical.
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use ledger_domain::policy::{FieldError, IdKind, SyncPolicy};
 use ledger_domain::{BindingStatus, TenantId};
 use ledger_sage::queries::{LedgerAccountQuery, PageQuery, TaxRateQuery};
-use ledger_sage::{SageBusiness, SageClient, SageClientError};
+use ledger_sage::{SageBusiness, SageClientError};
 use ledger_store::StoreError;
 use ledger_store::bindings::{self, Binding};
 use serde_json::Value;
@@ -59,18 +58,15 @@ impl SyncEngine {
         }
         let canonical = serde_json::to_value(&policy).unwrap_or_else(|_| document.clone());
         bindings::set_policy(&self.pool, tenant, binding.id, &canonical).await?;
-        self.refs.forget(binding.id);
+        self.sage.refs.forget(binding.id);
         Ok(canonical)
     }
 
     pub(super) fn business_client(&self, binding: &Binding) -> Result<SageBusiness, PolicyError> {
         match (&binding.business_id, binding.status) {
-            (Some(business), BindingStatus::Active) => Ok(SageClient::new(
-                self.sage.clone(),
-                Arc::new(self.custody.tokens(binding.tenant_id, binding.id)),
-                self.gate.clone(),
-            )
-            .business(business.clone())),
+            (Some(business), BindingStatus::Active) => {
+                Ok(self.sage.client(binding.tenant_id, binding.id).business(business.clone()))
+            }
             _ => Err(PolicyError::NotActive),
         }
     }

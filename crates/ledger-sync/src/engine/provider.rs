@@ -6,11 +6,12 @@
 use std::sync::Arc;
 
 use ledger_domain::processing::BoxFuture;
-use ledger_domain::{ClaimedEvent, ErrorClass, EventName, ParkReason, RunFailure, RunResult};
+use ledger_domain::{ClaimedEvent, ErrorClass, EventName, ParkReason, RunFailure, RunResult, TenantId};
 use ledger_sage::{CallGate, CallLog, SageClient, SageHttp};
 use ledger_store::bindings::{self, Binding};
 use ledger_store::tenants::Tenant;
 use ledger_store::{PgPool, audit};
+use uuid::Uuid;
 
 use super::failure;
 use super::refdata::RefCache;
@@ -39,11 +40,12 @@ pub trait AccountingProvider: Send + Sync + 'static {
 #[derive(Clone)]
 pub struct SageAccounting {
     pool: PgPool,
-    magento: MagentoClients,
-    sage: SageHttp,
+    pub(super) magento: MagentoClients,
+    http: SageHttp,
     custody: Arc<Custody>,
     gate: Arc<dyn CallGate>,
-    refs: RefCache,
+    /// Each binding's reference data, shared with the policy editor (which forgets it on save).
+    pub(super) refs: RefCache,
 }
 
 impl SageAccounting {
@@ -53,9 +55,14 @@ impl SageAccounting {
         sage: SageHttp,
         custody: Arc<Custody>,
         gate: Arc<dyn CallGate>,
-        refs: RefCache,
     ) -> Self {
-        Self { pool, magento, sage, custody, gate, refs }
+        Self { pool, magento, http: sage, custody, gate, refs: RefCache::default() }
+    }
+
+    /// A client of Sage for `binding` of `tenant`: its tokens from the custody, its calls through the
+    /// shared gate.
+    pub(super) fn client(&self, tenant: TenantId, binding: Uuid) -> SageClient {
+        SageClient::new(self.http.clone(), Arc::new(self.custody.tokens(tenant, binding)), self.gate.clone())
     }
 
     async fn run(&self, event: &ClaimedEvent, tenant: &Tenant, binding: &Binding) -> RunResult {
@@ -72,13 +79,7 @@ impl SageAccounting {
             .map_err(|e| RunFailure::internal(e.to_string()))?;
         let binding_id = binding.id;
         let log = CallLog::new();
-        let sage = SageClient::new(
-            self.sage.clone(),
-            Arc::new(self.custody.tokens(event.tenant_id, binding.id)),
-            self.gate.clone(),
-        )
-        .observed(Arc::new(log.clone()))
-        .business(business);
+        let sage = self.client(event.tenant_id, binding.id).observed(Arc::new(log.clone())).business(business);
         let run = Run::new(self.pool.clone(), self.refs.clone(), event, binding.clone(), magento, sage);
         let result = match event.name {
             EventName::InvoiceCreated => invoices::created(&run).await,

@@ -64,15 +64,6 @@ fn provider_chip<'a>(rows: &'a [Value], provider: &str, entity_type: &str, id: u
         .unwrap_or_else(|| panic!("no {provider} {entity_type} {id} chip in {rows:#?}"))
 }
 
-async fn settled(w: &World, n: usize) {
-    eventually("every event settles", Duration::from_secs(60), || async {
-        let states = w.states().await;
-        (states.len() == n && states.iter().all(|s| s.1 != "pending" && s.1 != "running")).then_some(())
-    })
-    .await;
-    w.delivered().await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_event_reaches_every_bound_provider_and_each_chip_says_what_its_provider_made() {
     let stand = Arc::new(Stand { fail_first: Mutex::new(1), ..Stand::default() });
@@ -82,7 +73,8 @@ async fn one_event_reaches_every_bound_provider_and_each_chip_says_what_its_prov
     let inv = w.fire(json!({"action": "create_invoice", "paid": false})).await;
     let id = inv["invoice_id"].as_u64().unwrap();
     w.drain().await;
-    settled(&w, 1).await;
+    w.settled(1).await;
+    w.delivered().await;
     let states = w.states().await;
     // The stand-in failed the first attempt: the event retried, and Sage's invoice was made once.
     assert_eq!((states[0].1.as_str(), states[0].3), ("synced", 2), "{:#?}", w.events().await);
@@ -144,7 +136,8 @@ async fn a_provider_waiting_for_a_reconnect_parks_the_event_without_holding_back
     // The other provider reconnects: the event runs by itself, Sage's part a no-op.
     bind_stand_in(&w, "active").await;
     ledger_store::runs::wake_parked(&w.app.db.pool, w.tenant, &[ParkReason::ReconnectRequired]).await.unwrap();
-    settled(&w, 1).await;
+    w.settled(1).await;
+    w.delivered().await;
     assert_eq!(w.states().await[0].1, "synced", "{:#?}", w.events().await);
     let rows = w.chips(2).await;
     assert_eq!(provider_chip(&rows, "xero", "invoice", id)["sync_status"], "synced", "{rows:#?}");

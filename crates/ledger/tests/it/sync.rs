@@ -135,6 +135,38 @@ impl World {
         body
     }
 
+    /// Waits until the tenant has `n` events and none is waiting or running.
+    pub async fn settled(&self, n: usize) {
+        eventually("every event settles", Duration::from_secs(60), || async {
+            let states = self.states().await;
+            (states.len() == n && states.iter().all(|s| s.1 != "pending" && s.1 != "running")).then_some(())
+        })
+        .await;
+    }
+
+    /// A UK consumer of the store's fixtures (no VAT number): their Magento id.
+    pub async fn uk_consumer(&self) -> u64 {
+        self.fixtures().await["customers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["country"] == "GB" && c["vat_number"].is_null())
+            .expect("a UK consumer")["id"]
+            .as_u64()
+            .unwrap()
+    }
+
+    /// The order of the invoice an action fired.
+    pub async fn order_of(&self, fired: &Value) -> Value {
+        self.fixtures().await["invoices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == fired["invoice_id"])
+            .unwrap_or_else(|| panic!("no invoice {fired}"))["order_id"]
+            .clone()
+    }
+
     /// The store's fixtures (ids, countries, VAT numbers, invoice totals).
     pub async fn fixtures(&self) -> Value {
         control(&self.app.http, Method::GET, format!("{}/_sim/fixtures", self.store.base_url()), None).await

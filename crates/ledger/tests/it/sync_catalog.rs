@@ -11,15 +11,6 @@ fn product_of(fixtures: &Value, pick: impl Fn(&Value) -> bool) -> u64 {
         .unwrap()
 }
 
-/// Waits until the tenant has `n` events and none is still to run.
-async fn settled(w: &World, n: usize) {
-    test_support::eventually("every event settles", std::time::Duration::from_secs(60), || async {
-        let states = w.states().await;
-        (states.len() == n && states.iter().all(|s| s.1 != "pending" && s.1 != "running")).then_some(())
-    })
-    .await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_managed_stock_product_becomes_a_stock_item_holding_the_store_quantity() {
     let w = World::start("Plus").await;
@@ -27,7 +18,7 @@ async fn a_managed_stock_product_becomes_a_stock_item_holding_the_store_quantity
     let id = product_of(&w.fixtures().await, |p| p["product_type"] == "simple" && p["manage_stock"] == true);
     w.fire(json!({"action": "save_product", "product_id": id, "stock_qty": 25})).await;
     w.drain().await;
-    settled(&w, 1).await;
+    w.settled(1).await;
     let rows = w.chips(1).await;
     let c = chip(&rows, "product", id);
     assert_eq!(c["sync_status"], "synced", "{c} {:#?}", w.events().await);

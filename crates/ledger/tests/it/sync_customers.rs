@@ -9,15 +9,7 @@ async fn a_customer_known_from_an_invoice_is_updated_by_put_when_saved() {
     // The module sends `customer.upserted` at most once per customer (its outbox keeps one row per
     // key, magento-protocol.md 1.4), so the update path is a customer whose contact an invoice made.
     let w = World::start("Plus").await;
-    let fixtures = w.fixtures().await;
-    let id = fixtures["customers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["country"] == "GB" && c["vat_number"].is_null())
-        .expect("a UK consumer")["id"]
-        .as_u64()
-        .unwrap();
+    let id = w.uk_consumer().await;
     let inv = w.fire(json!({"action": "create_invoice", "customer_id": id, "paid": false})).await;
     w.drain().await;
     let rows = w.chips(1).await;

@@ -9,16 +9,6 @@ use serde_json::{Value, json};
 
 use crate::sync::{World, cents, chip};
 
-/// Waits until the tenant has `n` events and none is waiting or running, then until every callback left.
-async fn settled(w: &World, n: usize) {
-    test_support::eventually("every event settles", Duration::from_secs(60), || async {
-        let states = w.states().await;
-        (states.len() == n && states.iter().all(|s| s.1 != "pending" && s.1 != "running")).then_some(())
-    })
-    .await;
-    w.delivered().await;
-}
-
 fn invoice_id(fired: &Value) -> u64 {
     fired["invoice_id"].as_u64().unwrap_or_else(|| panic!("{fired}"))
 }
@@ -36,7 +26,8 @@ async fn guest_orders_with_one_email_share_one_contact_per_currency() {
     let eu = w.fire(json!({"action": "create_invoice", "guest": true, "market": "eu", "email": email})).await;
     let other = w.fire(json!({"action": "create_invoice", "guest": true, "market": "uk"})).await;
     w.drain().await;
-    settled(&w, 4).await;
+    w.settled(4).await;
+    w.delivered().await;
     let rows = w.chips(4).await;
     let invoices = w.records("sales_invoices").await;
     let contacts = w.records("contacts").await;
@@ -68,7 +59,8 @@ async fn zero_value_invoices_are_skipped_or_posted_without_a_receipt() {
     let m = find(fixtures["invoices"].as_array().unwrap(), &skipped["invoice_id"]);
     assert_eq!((cents(&m["grand_total"]), m["state"].as_str()), (0, Some("paid")), "{m}");
     w.drain().await;
-    settled(&w, 2).await;
+    w.settled(2).await;
+    w.delivered().await;
     let rows = w.chips(1).await;
     let c = chip(&rows, "invoice", invoice_id(&skipped));
     assert_eq!(
@@ -84,7 +76,8 @@ async fn zero_value_invoices_are_skipped_or_posted_without_a_receipt() {
     w.set_policy(json!({"zero_value_invoices": "sync"})).await;
     let free = w.fire(json!({"action": "create_invoice", "free": true, "guest": true, "market": "uk"})).await;
     w.drain().await;
-    settled(&w, 4).await;
+    w.settled(4).await;
+    w.delivered().await;
     let states = w.states().await;
     assert!(states[2..].iter().all(|s| s.1 == "synced"), "{states:?} {:#?}", w.events().await);
     let rows = w.chips(2).await;
@@ -135,7 +128,8 @@ async fn a_receipt_pays_only_what_sage_still_has_outstanding() {
     let part = w.fire(json!({"action": "create_invoice", "guest": true, "market": "uk"})).await;
     let full = w.fire(json!({"action": "create_invoice", "guest": true, "market": "uk"})).await;
     w.drain().await;
-    settled(&w, 2).await;
+    w.settled(2).await;
+    w.delivered().await;
     let rows = w.chips(2).await;
     let invoices = w.records("sales_invoices").await;
     let sage_part = find(&invoices, &chip(&rows, "invoice", invoice_id(&part))["provider_entity_id"]).clone();
@@ -147,7 +141,8 @@ async fn a_receipt_pays_only_what_sage_still_has_outstanding() {
     w.fire(json!({"action": "pay_invoice", "invoice_id": invoice_id(&part)})).await;
     w.fire(json!({"action": "pay_invoice", "invoice_id": invoice_id(&full)})).await;
     w.drain().await;
-    settled(&w, 4).await;
+    w.settled(4).await;
+    w.delivered().await;
     let rows = w.chips(2).await;
 
     let c = chip(&rows, "invoice", invoice_id(&part));
@@ -190,7 +185,8 @@ async fn the_ledgers_own_receipt_whose_answer_was_lost_is_not_taken_for_a_bookke
     let w = World::start_with("Plus", crate::sync_waits::quick()).await;
     let inv = w.fire(json!({"action": "create_invoice", "guest": true, "market": "uk"})).await;
     w.drain().await;
-    settled(&w, 1).await;
+    w.settled(1).await;
+    w.delivered().await;
     // Sage commits the receipt but its answer is lost: the retry finds nothing outstanding, and only
     // the amount planned before the call (sent again under the same idempotency id) recovers it.
     let faults = json!({"business": w.business, "rate_500_after_commit": 1.0});
@@ -203,7 +199,8 @@ async fn the_ledgers_own_receipt_whose_answer_was_lost_is_not_taken_for_a_bookke
     })
     .await;
     w.sage_control(Method::PUT, "/faults", Some(json!({}))).await;
-    settled(&w, 2).await;
+    w.settled(2).await;
+    w.delivered().await;
     let rows = w.chips(1).await;
     let c = chip(&rows, "invoice", invoice_id(&inv));
     assert_eq!(c["sync_status"], "synced", "{c} {:#?}", w.events().await);
@@ -218,18 +215,11 @@ async fn the_ledgers_own_receipt_whose_answer_was_lost_is_not_taken_for_a_bookke
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_customer_edited_after_their_one_upsert_reaches_sage_with_the_next_invoice() {
     let w = World::start("Plus").await;
-    let fixtures = w.fixtures().await;
-    let id = fixtures["customers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["country"] == "GB" && c["vat_number"].is_null())
-        .expect("a UK consumer")["id"]
-        .as_u64()
-        .unwrap();
+    let id = w.uk_consumer().await;
     let first = w.fire(json!({"action": "create_invoice", "customer_id": id})).await;
     w.drain().await;
-    settled(&w, 1).await;
+    w.settled(1).await;
+    w.delivered().await;
     assert_eq!(chip(&w.chips(1).await, "invoice", invoice_id(&first))["sync_status"], "synced");
 
     // The first edit's upsert reaches the ledger; the second is dropped by the module's outbox.
@@ -237,7 +227,8 @@ async fn a_customer_edited_after_their_one_upsert_reaches_sage_with_the_next_inv
     let saved = w.fire(edit).await;
     assert_eq!(saved["events"][0]["enqueued"], true, "{saved}");
     w.drain().await;
-    settled(&w, 2).await;
+    w.settled(2).await;
+    w.delivered().await;
     let edit =
         json!({"action": "save_customer", "customer_id": id, "street": "2 Second Edit Road", "lastname": "Newname"});
     let again = w.fire(edit).await;
@@ -253,7 +244,8 @@ async fn a_customer_edited_after_their_one_upsert_reaches_sage_with_the_next_inv
 
     let second = w.fire(json!({"action": "create_invoice", "customer_id": id})).await;
     w.drain().await;
-    settled(&w, 3).await;
+    w.settled(3).await;
+    w.delivered().await;
     let rows = w.chips(3).await;
     assert_eq!(chip(&rows, "invoice", invoice_id(&second))["sync_status"], "synced", "{:#?}", w.events().await);
     let contacts = w.records("contacts").await;
@@ -266,7 +258,8 @@ async fn a_customer_edited_after_their_one_upsert_reaches_sage_with_the_next_inv
     let before: u64 = w.calls().await.iter().map(|c| c["count"].as_u64().unwrap_or(0)).sum();
     let third = w.fire(json!({"action": "create_invoice", "customer_id": id})).await;
     w.drain().await;
-    settled(&w, 4).await;
+    w.settled(4).await;
+    w.delivered().await;
     assert_eq!(chip(&w.chips(4).await, "invoice", invoice_id(&third))["sync_status"], "synced");
     let after: u64 = w.calls().await.iter().map(|c| c["count"].as_u64().unwrap_or(0)).sum();
     assert_eq!(w.calls_to("PUT", "/v3.1/contacts").await, 2, "no PUT for an unchanged customer");

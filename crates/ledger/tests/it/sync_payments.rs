@@ -5,14 +5,6 @@ use serde_json::{Value, json};
 
 use crate::sync::{World, cents, chip};
 
-async fn settled(w: &World, n: usize) {
-    test_support::eventually("every event settles", std::time::Duration::from_secs(60), || async {
-        let states = w.states().await;
-        (states.len() == n && states.iter().all(|s| s.1 != "pending" && s.1 != "running")).then_some(())
-    })
-    .await;
-}
-
 /// The outcome of the tenant's events named `event`, as (state, skip reason or error code) text.
 async fn outcomes(w: &World, event: &str) -> Vec<String> {
     w.events().await.into_iter().filter(|e| e.starts_with(event)).collect()
@@ -33,7 +25,7 @@ async fn a_payment_by_an_unmapped_method_is_skipped() {
         ids.push(id);
     }
     w.drain().await;
-    settled(&w, 12).await;
+    w.settled(12).await;
     w.delivered().await;
     let rows = w.chips(6).await;
     for id in ids {
@@ -62,7 +54,7 @@ async fn a_memo_after_payment_is_a_credit_note_and_a_customer_refund() {
     let id = inv["invoice_id"].as_u64().unwrap();
     let memo = w.fire(json!({"action": "refund", "invoice_id": id})).await;
     w.drain().await;
-    settled(&w, 3).await;
+    w.settled(3).await;
     let rows = w.chips(2).await;
     let memo_id = memo["creditmemo_id"].as_u64().unwrap_or_else(|| panic!("{memo}"));
     let c = chip(&rows, "creditmemo", memo_id);
@@ -87,7 +79,7 @@ async fn start_skips_refunds_and_order_refunds_follow_the_policy() {
     let inv = start.fire(json!({"action": "create_invoice", "paid": true, "market": "uk", "guest": true})).await;
     start.fire(json!({"action": "refund", "invoice_id": inv["invoice_id"]})).await;
     start.drain().await;
-    settled(&start, 3).await;
+    start.settled(3).await;
     let memos = outcomes(&start, "creditmemo.created").await;
     assert!(memos[0].contains("skipped"), "{memos:?}");
     let rows = start.chips(2).await;
@@ -98,16 +90,10 @@ async fn start_skips_refunds_and_order_refunds_follow_the_policy() {
     let w = World::start("Plus").await;
     w.set_policy(json!({"order_refunds": "skip"})).await;
     let inv = w.fire(json!({"action": "create_invoice", "paid": true, "market": "uk", "guest": true})).await;
-    let order = w.fixtures().await["invoices"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["id"] == inv["invoice_id"])
-        .unwrap()["order_id"]
-        .clone();
+    let order = w.order_of(&inv).await;
     let memo = w.fire(json!({"action": "refund", "order_id": order})).await;
     w.drain().await;
-    settled(&w, 3).await;
+    w.settled(3).await;
     let rows = w.chips(2).await;
     let memo_id = memo["creditmemo_id"].as_u64().unwrap_or_else(|| panic!("{memo}"));
     let c = chip(&rows, "creditmemo", memo_id);
@@ -118,16 +104,10 @@ async fn start_skips_refunds_and_order_refunds_follow_the_policy() {
 
     w.set_policy(json!({"order_refunds": "sync"})).await;
     let inv = w.fire(json!({"action": "create_invoice", "paid": true, "market": "uk", "guest": true})).await;
-    let order = w.fixtures().await["invoices"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["id"] == inv["invoice_id"])
-        .unwrap()["order_id"]
-        .clone();
+    let order = w.order_of(&inv).await;
     let memo = w.fire(json!({"action": "refund", "order_id": order})).await;
     w.drain().await;
-    settled(&w, 6).await;
+    w.settled(6).await;
     let rows = w.chips(4).await;
     let memo_id = memo["creditmemo_id"].as_u64().unwrap_or_else(|| panic!("{memo}"));
     let c = chip(&rows, "creditmemo", memo_id);
@@ -182,7 +162,7 @@ async fn a_payment_arriving_before_its_invoice_creates_the_invoice_first_and_one
         )
         .await;
     assert_eq!(resp.status(), 202);
-    settled(&w, 1).await;
+    w.settled(1).await;
     let states = w.states().await;
     assert_eq!(states[0].1, "synced", "{:#?}", w.events().await);
     let invoices = w.records("sales_invoices").await;
@@ -190,7 +170,7 @@ async fn a_payment_arriving_before_its_invoice_creates_the_invoice_first_and_one
     assert_eq!(invoices[0]["status"]["id"], "PAID", "{:#}", invoices[0]);
     // Then the module's drain delivers both (the paid one again): nothing more is made.
     crate::magento::drain(&w.app, &w.store).await;
-    settled(&w, 2).await;
+    w.settled(2).await;
     w.delivered().await;
     let rows = w.chips(1).await;
     let c = chip(&rows, "invoice", id);
