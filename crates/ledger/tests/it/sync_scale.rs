@@ -8,10 +8,14 @@ use test_support::eventually;
 use crate::processes::{free_port, spawn_role};
 use crate::sync::World;
 use crate::sync_waits::quick;
+use test_support::TestAppOptions;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_worker_processes_make_each_sage_record_once() {
-    let w = World::start_with("Plus", quick()).await;
+    // One store's events spread over both processes: with a share smaller than both pools together, the
+    // process that took the store's places first keeps them (each finish hands its place to its own
+    // worker), and the other would never run one.
+    let w = World::start_with("Plus", TestAppOptions { tenant_share: 64, ..quick() }).await;
     let sage = w.sage.base_url();
     let urls = [
         ("LEDGER_SAGE__AUTHORIZE_URL", format!("{sage}/oauth2/auth/central")),
@@ -22,6 +26,7 @@ async fn two_worker_processes_make_each_sage_record_once() {
         ("LEDGER_SAGE__CLIENT_SECRET", "sage-sim-secret".to_owned()),
         ("LEDGER_OUTBOUND__ALLOW_HTTP", "true".to_owned()),
         ("LEDGER_OUTBOUND__ALLOW_CIDRS", "[\"127.0.0.0/8\"]".to_owned()),
+        ("LEDGER_WORKER__TENANT_SHARE", "64".to_owned()),
         // The test app's keyring names its key t1; the process needs it to read the tenant's secrets.
         ("LEDGER_CRYPTO__KEYS__T1", secrecy::ExposeSecret::expose_secret(&w.app.secret_key).to_owned()),
     ];
